@@ -1,0 +1,33 @@
+# syntax=docker/dockerfile:1
+# The API and the Celery worker: the kernel plus the four built-in plugins, installed the way a
+# user would install them (plain `pip install <folder>`, not editable). Build context: repo root.
+
+FROM python:3.11-slim AS build
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+COPY kernel /src/kernel
+COPY plugins /src/plugins
+RUN pip install --no-cache-dir \
+        /src/kernel \
+        /src/plugins/redis_store \
+        /src/plugins/metrics \
+        /src/plugins/lora_train \
+        /src/plugins/video_generate
+
+FROM python:3.11-slim
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    MYSPINBOT_DATA_DIR=/data
+# /data is created here, owned by the app user, so a fresh named volume mounted on it starts
+# with that owner and the non-root process can write uploads and artifacts.
+RUN groupadd --system myspinbot \
+    && useradd --system --gid myspinbot --create-home --home-dir /home/myspinbot myspinbot \
+    && mkdir /data \
+    && chown myspinbot:myspinbot /data
+COPY --from=build /opt/venv /opt/venv
+USER myspinbot
+WORKDIR /home/myspinbot
+EXPOSE 3000
+CMD ["myspinbot", "api", "--host", "0.0.0.0", "--port", "3000"]

@@ -1,0 +1,110 @@
+"""`create_app(settings, pm)`: the FastAPI app = kernel routes + plugin routes + the WS gateway."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pluggy
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.routing import APIRoute, APIWebSocketRoute
+
+from myspinbot import __version__
+from myspinbot.api.deps import require_token
+from myspinbot.api.errors import install_error_handlers
+from myspinbot.api.gateway import EventGateway
+from myspinbot.api.job_routes import build_job_router
+from myspinbot.api.publisher import JobPublisher
+from myspinbot.api.security import install_security
+from myspinbot.api.submission import Submitter
+from myspinbot.api.system_routes import catalog_router, health_router
+from myspinbot.api.ws_routes import ws_router
+from myspinbot.kernel import Kernel
+from myspinbot.plugins import PluginError, call_each
+from myspinbot.settings import Settings
+from myspinbot.worker import create_celery
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """Queue LoRA-training and video-generation jobs and watch them run live.
+
+Every error answers `{"error": {"status", "code", "message", "details"}}`. Live events are on
+the WebSocket `/ws` (see docs/api.md). When `MYSPINBOT_API_TOKEN` is set, `/api/*` and `/ws`
+need `Authorization: Bearer <token>`.
+"""
+
+
+async def call_lifecycle_hook(kernel: Kernel, hook_name: str) -> None:
+    """Call startup/shutdown on every plugin, awaiting the ones that return awaitables."""
+    for plugin, result in call_each(kernel.pm, hook_name, kernel=kernel):
+        if inspect.isawaitable(result):
+            try:
+                await result
+            except Exception:
+                log.exception("plugin %s failed in %s", plugin, hook_name)
+
+
+def create_app(settings: Settings, pm: pluggy.PluginManager | None = None, *, kernel: Kernel | None = None) -> FastAPI:
+    """Build the API. Fails with PluginError when plugins clash on a route."""
+    kernel = kernel or Kernel(settings, pm)
+    celery = create_celery(settings, kernel=kernel)
+    publisher = JobPublisher(celery)
+    gateway = EventGateway(kernel.store, settings.ws_outbox_size, kernel.live_stats)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await gateway.start()
+        await call_lifecycle_hook(kernel, "startup")
+        try:
+            yield
+        finally:
+            await call_lifecycle_hook(kernel, "shutdown")
+            await gateway.stop()
+            publisher.close()
+            await kernel.store.close()
+
+    app = FastAPI(title="MySpinBot API", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.state.kernel = kernel
+    app.state.gateway = gateway
+    app.state.submitter = Submitter(kernel, publisher)
+    install_error_handlers(app)
+    install_security(app, settings)
+
+    protected = [Depends(require_token)]
+    app.include_router(health_router)
+    app.include_router(catalog_router, dependencies=protected)
+    app.include_router(build_job_router(kernel), dependencies=protected)
+    app.include_router(ws_router)
+    add_plugin_routes(app, kernel, protected)
+    kernel.pm.hook.instrument_app(app=app, kernel=kernel)
+    return app
+
+
+def route_keys(router: APIRouter | FastAPI) -> dict[tuple[str, str], str]:
+    """(method, path) of every route, mapped to the route's name."""
+    keys: dict[tuple[str, str], str] = {}
+    for route in router.routes:
+        if isinstance(route, APIRoute):
+            for method in route.methods:
+                keys[(method, route.path)] = route.name
+        elif isinstance(route, APIWebSocketRoute):
+            keys[("WS", route.path)] = route.name
+    return keys
+
+
+def add_plugin_routes(app: FastAPI, kernel: Kernel, protected: list[Any]) -> None:
+    """Mount each plugin's routers, refusing a route that another owner already has."""
+    owners = {key: "kernel" for key in route_keys(app)}
+    for plugin, routers in call_each(kernel.pm, "register_routes", settings=kernel.settings, kernel=kernel):
+        for router in routers or []:
+            if not isinstance(router, APIRouter):
+                raise PluginError(f"plugin {plugin!r} returned {router!r} from register_routes, not an APIRouter")
+            for key in route_keys(router):
+                if key in owners:
+                    raise PluginError(f"route {key[0]} {key[1]} is claimed by {owners[key]!r} and plugin {plugin!r}")
+                owners[key] = plugin
+            needs_token = any(path.startswith("/api/") for _, path in route_keys(router))
+            app.include_router(router, dependencies=protected if needs_token else None)

@@ -1,0 +1,115 @@
+"""One error shape for every HTTP error and WebSocket error frame.
+
+`{"error": {"status": int, "code": str, "message": str, "details": [...]}}`; `details` is left
+out when empty. For 422, each detail is `{"field": <parameter or file field>, "message": ...}`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from myspinbot.store import StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_params",
+    429: "too_many_requests",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+class ApiError(Exception):
+    """An error the API answers with its status and the common error body."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str | None = None,
+        details: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code or STATUS_CODES.get(status, "error")
+        self.message = message
+        self.details = details or []
+        self.headers = headers
+
+
+def error_body(status: int, code: str, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The common error body."""
+    error: dict[str, Any] = {"status": status, "code": code, "message": message}
+    if details:
+        error["details"] = details
+    return {"error": error}
+
+
+def field_errors(error: ValidationError, prefix: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """Pydantic errors as `{"field", "message"}` details, the field named by its dotted path."""
+    details = []
+    for item in error.errors(include_url=False):
+        loc = [str(part) for part in item["loc"] if str(part) not in prefix]
+        message = str(item["msg"]).removeprefix("Value error, ")
+        details.append({"field": ".".join(loc) or "params", "message": message})
+    return details
+
+
+def invalid_params(details: list[dict[str, Any]]) -> ApiError:
+    """A 422 whose message already names the fields to fix."""
+    names = ", ".join(sorted({detail["field"] for detail in details}))
+    return ApiError(422, f"invalid parameters: {names}", details=details)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Make every error, ours or the framework's, answer in the common shape."""
+
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, error: ApiError) -> JSONResponse:
+        return JSONResponse(
+            error_body(error.status, error.code, error.message, error.details), error.status, headers=error.headers
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = STATUS_CODES.get(error.status_code, "error")
+        message = error.detail if isinstance(error.detail, str) else code.replace("_", " ")
+        return JSONResponse(error_body(error.status_code, code, message), error.status_code, headers=error.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def request_invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+        details = []
+        for item in error.errors():
+            loc = [str(part) for part in item.get("loc", ()) if part not in ("body", "query", "path", "header")]
+            details.append({"field": ".".join(loc) or "request", "message": str(item.get("msg", "invalid"))})
+        body = invalid_params(details)
+        return JSONResponse(error_body(422, body.code, body.message, details), 422)
+
+    @app.exception_handler(StoreUnavailable)
+    async def store_down(_: Request, error: StoreUnavailable) -> JSONResponse:
+        log.warning("store unavailable: %s", error)
+        message = "the job store (Redis) is unreachable; retry shortly"
+        return JSONResponse(error_body(503, "store_unavailable", message), 503, headers={"Retry-After": "2"})
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, error: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=error)
+        return JSONResponse(error_body(500, "internal_error", "internal error; see the API's log"), 500)

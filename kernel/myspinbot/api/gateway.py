@@ -1,0 +1,174 @@
+"""The event gateway: one reader per API process tails the event stream and fans out.
+
+Each WebSocket client has a bounded outbox and its own sender task, so a slow or dead client
+only ever fills its own outbox; when that is full the client is disconnected (it reconnects
+with its last event id and loses nothing) and nobody else waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from myspinbot.jobs import JobEvent
+from myspinbot.kernel import LiveStats
+from myspinbot.store import JobStore, StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+READ_BLOCK_MS = 1000
+READ_BATCH = 500
+SLOW_CLOSE_CODE = 4008
+SLOW_CLOSE_REASON = "too slow: outbox full; reconnect with last_event_id"
+
+
+def stream_key(event_id: str) -> tuple[int, int]:
+    """A stream id as a sortable pair."""
+    millis, _, seq = event_id.partition("-")
+    return int(millis), int(seq or 0)
+
+
+def event_frame(event: JobEvent) -> str:
+    """The JSON text of an event frame, built once per event and shared by every client."""
+    job_json = event.job.model_dump_json()
+    return f'{{"type":"event","id":"{event.id}","event":"{event.event.value}","job":{job_json}}}'
+
+
+class GatewayClient:
+    """One connected client: its subscription, its outbox and its sender task."""
+
+    def __init__(
+        self,
+        send: Callable[[str], Awaitable[None]],
+        close: Callable[[int, str], Awaitable[None]],
+        outbox_size: int,
+        stats: LiveStats,
+    ) -> None:
+        self._send = send
+        self._close = close
+        self.outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=outbox_size)
+        self.jobs: set[str] | None = None  # None: every job
+        self.live = False
+        self.after: tuple[int, int] = (0, 0)  # live events at or before this were replayed
+        self.dropped = False
+        self.stats = stats
+        self.sender: asyncio.Task[None] | None = None
+
+    def wants(self, job_id: str) -> bool:
+        return self.jobs is None or job_id in self.jobs
+
+    def offer(self, frame: str) -> bool:
+        """Queue a frame without waiting; False when the outbox is full."""
+        try:
+            self.outbox.put_nowait(frame)
+        except asyncio.QueueFull:
+            return False
+        return True
+
+    def start(self) -> None:
+        self.sender = asyncio.create_task(self._drain(), name="ws-sender")
+
+    async def _drain(self) -> None:
+        while True:
+            frame = await self.outbox.get()
+            await self._send(frame)
+            self.stats.messages_sent += 1
+
+    async def send_now(self, frame: str) -> None:
+        """Send a frame ahead of the outbox (hello, snapshot, replay, replies)."""
+        await self._send(frame)
+        self.stats.messages_sent += 1
+
+    async def drop(self, code: int, reason: str) -> None:
+        """Disconnect the client without waiting on it for long."""
+        if self.dropped:
+            return
+        self.dropped = True
+        if self.sender is not None:
+            self.sender.cancel()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._close(code, reason), timeout=1.0)
+
+    async def stop(self) -> None:
+        if self.sender is not None:
+            self.sender.cancel()
+            with contextlib.suppress(BaseException):
+                await self.sender
+
+
+class EventGateway:
+    """Tails the store's event stream and hands each event to the clients that want it."""
+
+    def __init__(self, store: JobStore, outbox_size: int, stats: LiveStats | None = None) -> None:
+        self.store = store
+        self.outbox_size = outbox_size
+        self.clients: set[GatewayClient] = set()
+        self.stats = stats or LiveStats()
+        self.position = "0-0"  # id of the last event dispatched
+        self._task: asyncio.Task[None] | None = None
+        self.ready = asyncio.Event()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="event-gateway")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(BaseException):
+                await self._task
+        for client in list(self.clients):
+            await client.drop(1001, "server shutting down")
+            await client.stop()
+        self.clients.clear()
+
+    def new_client(
+        self, send: Callable[[str], Awaitable[None]], close: Callable[[int, str], Awaitable[None]]
+    ) -> GatewayClient:
+        client = GatewayClient(send, close, self.outbox_size, self.stats)
+        self.clients.add(client)
+        self.stats.clients = len(self.clients)
+        return client
+
+    async def remove(self, client: GatewayClient) -> None:
+        self.clients.discard(client)
+        self.stats.clients = len(self.clients)
+        await client.stop()
+
+    async def _run(self) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                if not self.ready.is_set():
+                    self.position = await self.store.latest_event_id()
+                    self.ready.set()
+                events = await self.store.read_events(self.position, READ_BLOCK_MS, READ_BATCH)
+                backoff = 0.1
+            except StoreUnavailable as error:
+                log.warning("event stream unreachable, retrying in %.1fs: %s", backoff, error)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("event gateway read failed")
+                await asyncio.sleep(1.0)
+                continue
+            for event in events:
+                self.dispatch(event)
+
+    def dispatch(self, event: JobEvent) -> None:
+        """Offer one event to every live client that wants it; drop the ones that cannot keep up."""
+        self.position = event.id
+        key = stream_key(event.id)
+        frame: str | None = None
+        job_id = event.job.id
+        for client in self.clients:
+            if not client.live or client.dropped or not client.wants(job_id) or key <= client.after:
+                continue
+            if frame is None:
+                frame = event_frame(event)
+            if not client.offer(frame):
+                asyncio.create_task(client.drop(SLOW_CLOSE_CODE, SLOW_CLOSE_REASON))

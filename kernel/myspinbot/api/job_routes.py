@@ -1,0 +1,147 @@
+"""Job routes: submit, read, list, cancel, artifacts."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import FileResponse, JSONResponse
+
+from myspinbot.api.deps import KernelDep, StoreDep
+from myspinbot.api.errors import ApiError
+from myspinbot.api.submission import Submitter, job_type_or_404
+from myspinbot.jobfiles import JOB_ID, JobFolders
+from myspinbot.jobs import Artifact, EventName, Job, JobState
+from myspinbot.jobtypes import JobType
+from myspinbot.kernel import Kernel
+from myspinbot.lifecycle import finish
+from myspinbot.store import JobStore, VersionConflict
+
+JobId = Annotated[str, Path(description="A job id (32 hex characters)")]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing or wrong API token"},
+    404: {"description": "No such job or job type"},
+    503: {"description": "Redis or the broker is unreachable"},
+}
+
+
+def submitter(request: Request) -> Submitter:
+    instance: Submitter = request.app.state.submitter
+    return instance
+
+
+async def job_or_404(store: JobStore, job_id: str) -> Job:
+    """The job, or a 404 that names the id."""
+    job = await store.get(job_id) if JOB_ID.match(job_id) else None
+    if job is None:
+        raise ApiError(404, f"no job with id {job_id!r} (it may have expired)", code="job_not_found")
+    return job
+
+
+def accepted(job: Job) -> JSONResponse:
+    """The 202 answer to a submission."""
+    return JSONResponse(job.model_dump(mode="json"), status_code=202, headers={"Location": job.links.get("self", "")})
+
+
+def submit_route(job_type: JobType) -> Any:
+    """An endpoint that submits jobs of one type (used for route aliases such as /api/train)."""
+
+    async def submit_alias(request: Request) -> JSONResponse:
+        job, _ = await submitter(request).submit(job_type, request)
+        return accepted(job)
+
+    submit_alias.__doc__ = f"Submit a {job_type.title} job (alias of POST /api/jobs/{job_type.name})."
+    return submit_alias
+
+
+def build_job_router(kernel: Kernel) -> APIRouter:
+    """The job routes, including one alias per job type that declares a `route`."""
+    router = APIRouter(prefix="/api", tags=["jobs"], responses=ERRORS)
+
+    @router.post("/jobs/{job_type}", status_code=202, response_model=Job, summary="Submit a job of any type")
+    async def submit_job(job_type: str, request: Request, kernel: KernelDep) -> JSONResponse:
+        """Submit a job: a JSON object of parameters, or multipart with parameters as form fields
+        and files under the job type's file fields. With an `Idempotency-Key` header, a repeat
+        within the window returns the first job instead of making another."""
+        job, _ = await submitter(request).submit(job_type_or_404(kernel, job_type), request)
+        return accepted(job)
+
+    @router.get("/jobs", summary="List jobs, newest first")
+    async def list_jobs(
+        store: StoreDep,
+        kernel: KernelDep,
+        state: Annotated[JobState | None, Query(description="Only jobs in this state")] = None,
+        type: Annotated[str | None, Query(description="Only jobs of this type", max_length=40)] = None,  # noqa: A002
+        limit: Annotated[int, Query(ge=1, le=200, description="Jobs per page")] = 50,
+        cursor: Annotated[
+            str | None, Query(pattern=r"^\d{1,19}$", description="next_cursor of the previous page")
+        ] = None,
+    ) -> dict[str, Any]:
+        """A page of jobs and the cursor of the next page (null on the last)."""
+        page = await store.list(state=state, job_type=type, limit=limit, cursor=cursor)
+        return {"jobs": [job.model_dump(mode="json") for job in page.jobs], "next_cursor": page.next_cursor}
+
+    @router.get("/jobs/{job_id}", response_model=Job, summary="A job's state")
+    async def get_job(job_id: JobId, store: StoreDep) -> Job:
+        return await job_or_404(store, job_id)
+
+    @router.get("/status/{job_id}", response_model=Job, summary="A job's state (same as /api/jobs/{id})")
+    async def get_status(job_id: JobId, store: StoreDep) -> Job:
+        return await job_or_404(store, job_id)
+
+    @router.post("/jobs/{job_id}/cancel", response_model=Job, summary="Cancel a job")
+    async def cancel_job(job_id: JobId, store: StoreDep, kernel: KernelDep) -> Job:
+        """A queued job is cancelled at once; a running one stops at its next step; 409 once finished."""
+        return await cancel(kernel, store, job_id)
+
+    @router.get("/jobs/{job_id}/artifacts", response_model=list[Artifact], summary="A job's output files")
+    async def list_artifacts(job_id: JobId, store: StoreDep) -> list[Artifact]:
+        return (await job_or_404(store, job_id)).artifacts
+
+    @router.get("/jobs/{job_id}/artifacts/{name}", summary="Download one output file", response_class=FileResponse)
+    async def download_artifact(job_id: JobId, name: str, store: StoreDep, kernel: KernelDep) -> FileResponse:
+        job = await job_or_404(store, job_id)
+        artifact = next((item for item in job.artifacts if item.name == name), None)
+        path = JobFolders.of(kernel.settings.jobs_dir, job.id).artifact(name) if artifact else None
+        if artifact is None or path is None:
+            raise ApiError(404, f"job {job_id} has no artifact {name!r}", code="artifact_not_found")
+        return FileResponse(path, media_type=artifact.content_type, filename=artifact.name)
+
+    for job_type in kernel.job_types.values():
+        if job_type.route:
+            router.add_api_route(
+                job_type.route.removeprefix("/api"),
+                submit_route(job_type),
+                methods=["POST"],
+                status_code=202,
+                response_model=Job,
+                summary=f"Submit a {job_type.title} job",
+                name=f"submit_{job_type.name}",
+            )
+    return router
+
+
+async def cancel(kernel: Kernel, store: JobStore, job_id: str) -> Job:
+    """Cancel a job: at once while queued, through the cancel flag while running."""
+    for _ in range(20):
+        job = await job_or_404(store, job_id)
+        if job.state.finished:
+            raise ApiError(
+                409,
+                f"job {job_id} is already {job.state.value}; only queued or running jobs can be cancelled",
+                code="job_finished",
+            )
+        if job.state == JobState.RUNNING:
+            await store.request_cancel(job_id)
+            return job.model_copy(update={"message": "cancelling"})
+        # Queued: raise the flag first, so a worker that takes it right now still sees it.
+        await store.request_cancel(job_id)
+        try:
+            event = await store.save(
+                finish(job, JobState.CANCELLED, message="cancelled before it started"), EventName.CANCELLED, job.version
+            )
+        except VersionConflict:
+            continue  # a worker just took it: look again
+        kernel.notify(event)
+        return event.job
+    raise ApiError(409, f"job {job_id} kept changing; try again", code="conflict")

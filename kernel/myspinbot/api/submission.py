@@ -1,0 +1,150 @@
+"""Accepting a job: parse, validate, store the files, write the record, enqueue — or nothing."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import uuid
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+
+from myspinbot import lifecycle
+from myspinbot.api.errors import ApiError, field_errors, invalid_params
+from myspinbot.api.publisher import BrokerUnavailable, JobPublisher
+from myspinbot.api.uploads import UploadLimits, discard_folder, group_uploads, store_uploads
+from myspinbot.jobfiles import JobFolders
+from myspinbot.jobs import EventName, Job, JobEvent
+from myspinbot.jobtypes import JobType, ParamError
+from myspinbot.kernel import Kernel
+
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:-]{1,200}$")
+
+
+def job_type_or_404(kernel: Kernel, name: str) -> JobType:
+    """The job type by name, or a 404 that lists the known ones."""
+    job_type = kernel.job_types.get(name)
+    if job_type is None:
+        known = ", ".join(sorted(kernel.job_types)) or "none"
+        raise ApiError(404, f"unknown job type {name!r}; known job types: {known}", code="unknown_job_type")
+    return job_type
+
+
+def idempotency_key_of(request: Request) -> str | None:
+    """The request's Idempotency-Key, checked for a sane shape."""
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not IDEMPOTENCY_KEY.match(key):
+        raise ApiError(
+            422,
+            "Idempotency-Key must be 1–200 characters of letters, digits, '.', '_', ':' or '-'",
+            details=[{"field": "Idempotency-Key", "message": "invalid header value"}],
+        )
+    return key
+
+
+async def read_request(request: Request, kernel: Kernel) -> tuple[dict[str, Any], list[tuple[str, UploadFile]]]:
+    """The parameters and uploads of a submission, from a JSON body or a multipart form."""
+    settings = kernel.settings
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > settings.max_request_bytes:
+        raise ApiError(413, f"request body is {declared} bytes; the limit is {settings.max_request_bytes} bytes")
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "multipart/form-data":
+        form = await request.form(max_files=settings.max_files + 1, max_fields=1000)
+        params: dict[str, Any] = {}
+        uploads: list[tuple[str, UploadFile]] = []
+        for key, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                uploads.append((key, value))
+            elif value != "":  # an empty form field means "use the default"
+                params[key] = value
+        return params, uploads
+    body = await request.body()
+    if len(body) > settings.max_request_bytes:
+        raise ApiError(413, f"request body is larger than {settings.max_request_bytes} bytes")
+    if content_type in ("application/json", "") or content_type.endswith("+json"):
+        if not body.strip():
+            return {}, []
+        try:
+            data = json.loads(body)
+        except ValueError as error:
+            raise ApiError(400, f"the body is not valid JSON: {error}", code="invalid_json") from None
+        if not isinstance(data, dict):
+            raise invalid_params([{"field": "body", "message": "must be a JSON object of parameters"}])
+        return data, []
+    raise ApiError(
+        415,
+        f"unsupported content type {content_type!r}; send application/json or multipart/form-data",
+    )
+
+
+class Submitter:
+    """The submit path, shared by `POST /api/jobs/{type}` and the job types' route aliases."""
+
+    def __init__(self, kernel: Kernel, publisher: JobPublisher) -> None:
+        self.kernel = kernel
+        self.publisher = publisher
+        settings = kernel.settings
+        self.limits = UploadLimits(
+            max_file_bytes=settings.max_upload_bytes,
+            max_files=settings.max_files,
+            max_unpacked_bytes=settings.max_request_bytes * 4,
+        )
+
+    async def submit(self, job_type: JobType, request: Request) -> tuple[Job, bool]:
+        """Accept a job and return it with whether it is new (False: an idempotent repeat)."""
+        idempotency_key = idempotency_key_of(request)
+        raw_params, uploads = await read_request(request, self.kernel)
+        try:
+            params = job_type.params.model_validate(raw_params)
+        except ValidationError as error:
+            raise invalid_params(field_errors(error)) from None
+        matched = group_uploads(job_type, uploads, self.limits)
+        store = self.kernel.store
+        if job_type.check is not None:
+            try:
+                await job_type.check(params, store)
+            except ParamError as error:
+                raise invalid_params([{"field": error.field, "message": error.message}]) from None
+
+        job_id = uuid.uuid4().hex
+        jobs_dir = self.kernel.settings.jobs_dir
+        staging = self.kernel.settings.data_dir / "staging" / job_id
+        folders = JobFolders.of(jobs_dir, job_id)
+        try:
+            stored = await store_uploads(matched, staging, self.limits) if matched else []
+            if job_type.inputs_check is not None:
+                try:
+                    job_type.inputs_check(stored)
+                except ParamError as error:
+                    raise invalid_params([{"field": error.field, "message": error.message}]) from None
+            if stored:
+                folders.root.mkdir(parents=True, exist_ok=True)
+                shutil.move(staging, folders.inputs)
+        finally:
+            discard_folder(staging)
+
+        job = lifecycle.new_job(job_id, job_type.name, params.model_dump(mode="json"), [path.name for path in stored])
+        try:
+            job, created = await store.create(job, JobEvent(event=EventName.QUEUED, job=job), idempotency_key)
+        except Exception:
+            folders.remove()
+            raise
+        if not created:
+            folders.remove()
+            return job, False
+        try:
+            await self.publisher.publish(job_type, job_id)
+        except BrokerUnavailable as error:
+            await store.discard(job_id, idempotency_key)
+            folders.remove()
+            raise ApiError(
+                503, f"the job queue is unreachable, nothing was queued: {error}", code="broker_unavailable"
+            ) from None
+        self.kernel.notify(JobEvent(event=EventName.QUEUED, job=job))
+        return job, True

@@ -1,0 +1,162 @@
+"""`/ws`: live job events with replay from a last event id, or a snapshot."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from myspinbot.api.deps import bearer_token, token_matches
+from myspinbot.api.errors import error_body
+from myspinbot.api.gateway import EventGateway, GatewayClient, event_frame, stream_key
+from myspinbot.jobfiles import JOB_ID
+from myspinbot.jobs import utc_now
+from myspinbot.kernel import Kernel
+from myspinbot.store import EventsTrimmed, JobStore, StoreUnavailable
+
+EVENT_ID = re.compile(r"^\d{1,20}(-\d{1,20})?$")
+REPLAY_PAGE = 500
+MAX_SUBSCRIBED_JOBS = 1000
+UNAUTHORIZED_CLOSE = 4401
+
+ws_router = APIRouter()
+
+
+def error_frame(status: int, code: str, message: str) -> str:
+    return json.dumps({"type": "error", **error_body(status, code, message)})
+
+
+def parse_jobs(value: Any) -> set[str] | None:
+    """A subscription: None for every job, else a set of job ids; ValueError when malformed."""
+    if value is None or value == "*" or value == "":
+        return None
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+        raise ValueError('jobs must be "*" or a list of job ids')
+    ids = {item.strip() for item in items if item.strip()}
+    bad = [item for item in ids if not JOB_ID.match(item)]
+    if bad:
+        raise ValueError(f"not job ids: {', '.join(sorted(bad)[:5])}")
+    if len(ids) > MAX_SUBSCRIBED_JOBS:
+        raise ValueError(f"at most {MAX_SUBSCRIBED_JOBS} job ids per subscription")
+    return ids
+
+
+async def snapshot_frame(store: JobStore, jobs: set[str] | None) -> str:
+    """Current state of the subscribed jobs, or of every active job."""
+    if jobs is None:
+        found = await store.active_jobs()
+    else:
+        found = [job for job in await asyncio.gather(*(store.get(job_id) for job_id in jobs)) if job is not None]
+    return json.dumps({"type": "snapshot", "jobs": [job.model_dump(mode="json") for job in found]})
+
+
+async def replay(client: GatewayClient, gateway: EventGateway, store: JobStore, last_id: str) -> None:
+    """Send every kept event after `last_id`, then go live without a gap or a repeat."""
+    cursor = last_id
+    while True:
+        events = await store.events_after(cursor, REPLAY_PAGE)
+        for event in events:
+            if client.wants(event.job.id):
+                await client.send_now(event_frame(event))
+            cursor = event.id
+        # No await between this check and going live: the gateway cannot dispatch in between.
+        if len(events) < REPLAY_PAGE and stream_key(cursor) >= stream_key(gateway.position):
+            client.after = stream_key(cursor)
+            client.live = True
+            return
+
+
+@ws_router.websocket("/ws")
+async def job_events(websocket: WebSocket) -> None:
+    """Frames: hello, then a replay (with last_event_id) or a snapshot, then live events."""
+    kernel: Kernel = websocket.app.state.kernel
+    gateway: EventGateway = websocket.app.state.gateway
+    await websocket.accept()
+    expected = kernel.settings.api_token
+    presented = bearer_token(websocket) or websocket.query_params.get("token")
+    if expected is not None and not token_matches(expected, presented):
+        await websocket.send_text(
+            error_frame(401, "unauthorized", "missing or wrong API token: send it as a Bearer header or ?token=")
+        )
+        await websocket.close(UNAUTHORIZED_CLOSE, "unauthorized")
+        return
+    try:
+        jobs = parse_jobs(websocket.query_params.get("jobs"))
+        last_id = websocket.query_params.get("last_event_id")
+        if last_id is not None and not EVENT_ID.match(last_id):
+            raise ValueError("last_event_id must be a stream id such as 1700000000000-0")
+    except ValueError as error:
+        await websocket.send_text(error_frame(422, "invalid_params", str(error)))
+        await websocket.close(1008, "invalid query")
+        return
+
+    try:
+        await asyncio.wait_for(gateway.ready.wait(), timeout=5)
+    except TimeoutError:
+        await websocket.send_text(
+            error_frame(503, "store_unavailable", "the event stream (Redis) is unreachable; retry shortly")
+        )
+        await websocket.close(1013, "store unavailable")
+        return
+
+    client = gateway.new_client(websocket.send_text, websocket.close)
+    client.jobs = jobs
+    store = kernel.store
+    try:
+        await client.send_now(
+            json.dumps({"type": "hello", "server_time": utc_now(), "last_event_id": gateway.position})
+        )
+        try:
+            if last_id is not None:
+                await replay(client, gateway, store, last_id)
+            else:
+                raise EventsTrimmed("no replay asked")
+        except EventsTrimmed:
+            if last_id is not None:
+                await client.send_now(
+                    error_frame(
+                        410, "events_trimmed", f"events after {last_id} are no longer kept; here is a fresh snapshot"
+                    )
+                )
+            client.after = stream_key(gateway.position)
+            client.live = True
+            await client.send_now(await snapshot_frame(store, jobs))
+        client.start()
+        await receive_loop(websocket, client, store)
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    except StoreUnavailable:
+        await client.drop(1013, "store unavailable; reconnect with last_event_id")
+    finally:
+        await gateway.remove(client)
+
+
+async def receive_loop(websocket: WebSocket, client: GatewayClient, store: JobStore) -> None:
+    """Handle the client's frames until it goes away; a bad frame gets an error frame, not a close."""
+    while True:
+        text = await websocket.receive_text()
+        try:
+            message = json.loads(text)
+            if not isinstance(message, dict):
+                raise ValueError("a frame must be a JSON object")
+        except ValueError:
+            client.offer(error_frame(400, "bad_frame", 'frames must be JSON objects such as {"op": "ping"}'))
+            continue
+        op = message.get("op")
+        if op == "ping":
+            client.offer(json.dumps({"type": "pong", "server_time": utc_now()}))
+        elif op == "subscribe":
+            try:
+                client.jobs = parse_jobs(message.get("jobs", "*"))
+            except ValueError as error:
+                client.offer(error_frame(422, "invalid_params", str(error)))
+                continue
+            subscribed: Any = "*" if client.jobs is None else sorted(client.jobs)
+            client.offer(json.dumps({"type": "subscribed", "jobs": subscribed}))
+            client.offer(await snapshot_frame(store, client.jobs))
+        else:
+            client.offer(error_frame(400, "unknown_op", f"unknown op {op!r}; use 'subscribe' or 'ping'"))

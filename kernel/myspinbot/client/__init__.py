@@ -1,0 +1,49 @@
+"""A typed client of the MySpinBot API, sync and async, over HTTP and /ws.
+
+    from myspinbot.client import MySpinBotClient
+
+    with MySpinBotClient() as api:                # MYSPINBOT_API_URL, MYSPINBOT_API_TOKEN
+        job = api.submit("generate", {"prompt": "a red fox", "num_frames": 17})
+        for event in api.watch(job.id):            # ends when the job is finished
+            print(event.job.state, event.job.step, event.job.total, event.job.message)
+        api.download(job.id, "out/")
+
+It depends on the wire contract only (no kernel internals), so scripts and the dashboard can
+use it against any API they reach.
+"""
+
+from myspinbot.client.aio import AsyncMySpinBotClient
+from myspinbot.client.errors import ApiError, ApiUnavailable, FieldError
+from myspinbot.client.models import (
+    SNAPSHOT,
+    Artifact,
+    FileField,
+    Health,
+    Job,
+    JobEvent,
+    JobPage,
+    JobState,
+    JobType,
+    Plugin,
+)
+from myspinbot.client.sync import MySpinBotClient
+from myspinbot.client.watch import WatchTimeoutError
+
+__all__ = [
+    "SNAPSHOT",
+    "ApiError",
+    "ApiUnavailable",
+    "Artifact",
+    "AsyncMySpinBotClient",
+    "FieldError",
+    "FileField",
+    "Health",
+    "Job",
+    "JobEvent",
+    "JobPage",
+    "JobState",
+    "JobType",
+    "MySpinBotClient",
+    "Plugin",
+    "WatchTimeoutError",
+]

@@ -1,0 +1,225 @@
+"""`AsyncMySpinBotClient`: the asyncio client, on httpx and websockets' asyncio client."""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from contextlib import ExitStack
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+from websockets.asyncio.client import connect
+from websockets.exceptions import WebSocketException
+
+from myspinbot.client import calls
+from myspinbot.client.calls import Call, Files, PathLike
+from myspinbot.client.connection import Connection
+from myspinbot.client.errors import ApiError, error_from_response
+from myspinbot.client.models import Artifact, Health, Job, JobEvent, JobPage, JobState, JobType, Plugin
+from myspinbot.client.watch import (
+    Backoff,
+    WatchSession,
+    connection_failure,
+    decode_frame,
+    job_ids_of,
+    retry_delay,
+)
+
+T = TypeVar("T")
+AsyncReconnectHook = Callable[[ApiError, float], Awaitable[None] | None]
+
+
+class AsyncMySpinBotClient:
+    """The asyncio twin of `MySpinBotClient`: the same methods, awaited; `list` and `watch` are async iterators."""
+
+    def __init__(self, base_url: str | None = None, token: str | None = None, *, timeout: float = 30.0) -> None:
+        self.connection = Connection.resolve(base_url, token)
+        self.timeout = timeout
+        self._http = httpx.AsyncClient(
+            base_url=self.connection.base_url, headers=self.connection.headers, timeout=timeout
+        )
+
+    async def __aenter__(self) -> AsyncMySpinBotClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP connection pool."""
+        await self._http.aclose()
+
+    @property
+    def base_url(self) -> str:
+        """The API this client talks to."""
+        return self.connection.base_url
+
+    async def health(self) -> Health:
+        """The API's health; `Health.ok` is False when it cannot reach Redis."""
+        return await self._send(calls.health())
+
+    async def plugins(self) -> builtins.list[Plugin]:
+        """The plugins the API loaded."""
+        return await self._send(calls.plugins())
+
+    async def job_types(self) -> builtins.list[JobType]:
+        """The job types the API accepts, with their parameter schemas and accepted files."""
+        return await self._send(calls.job_types())
+
+    async def submit(
+        self,
+        job_type: str,
+        params: Mapping[str, Any] | None = None,
+        files: Files | None = None,
+        idempotency_key: str | None = None,
+    ) -> Job:
+        """Submit a job; `files` maps multipart fields to paths (a bare list goes under "files")."""
+        return await self._send(calls.submit(job_type, params, files, idempotency_key))
+
+    async def get(self, job_id: str) -> Job:
+        """A job's current state."""
+        return await self._send(calls.get_job(job_id))
+
+    async def list_page(
+        self,
+        state: JobState | str | None = None,
+        job_type: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> JobPage:
+        """One page of jobs, newest first; pass its `next_cursor` as `cursor` for the next."""
+        return await self._send(calls.list_jobs(state, job_type, limit, cursor))
+
+    async def list(
+        self,
+        state: JobState | str | None = None,
+        job_type: str | None = None,
+        limit: int | None = None,
+        page_size: int = 50,
+    ) -> AsyncIterator[Job]:
+        """Jobs newest first, across pages, up to `limit` in all (None: every job)."""
+        cursor: str | None = None
+        remaining = limit
+        while remaining is None or remaining > 0:
+            size = page_size if remaining is None else min(page_size, remaining)
+            page = await self.list_page(state, job_type, size, cursor)
+            for job in page.jobs[:remaining]:
+                yield job
+            if remaining is not None:
+                remaining -= min(len(page.jobs), remaining)
+            if not page.next_cursor or not page.jobs:
+                return
+            cursor = page.next_cursor
+
+    async def cancel(self, job_id: str) -> Job:
+        """Cancel a job: a queued one at once, a running one at its next step; 409 once finished."""
+        return await self._send(calls.cancel(job_id))
+
+    async def artifacts(self, job_id: str) -> builtins.list[Artifact]:
+        """The files a job produced."""
+        return await self._send(calls.artifacts(job_id))
+
+    async def download(self, job_id: str, out_dir: PathLike, names: Iterable[str] | None = None) -> builtins.list[Path]:
+        """Save a job's artifacts (or those named) under `out_dir`; returns the paths written."""
+        wanted = set(names) if names is not None else None
+        written = []
+        for artifact in await self.artifacts(job_id):
+            if wanted is None or artifact.name in wanted:
+                written.append(await self.download_artifact(job_id, artifact, out_dir))
+        return written
+
+    async def download_artifact(self, job_id: str, artifact: Artifact, out_dir: PathLike) -> Path:
+        """Save one artifact under `out_dir`, written whole or not at all."""
+        target = calls.artifact_path(Path(out_dir), artifact.name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + ".part")
+        url = calls.artifact_url(job_id, artifact)
+        try:
+            async with self._http.stream("GET", url) as response:
+                if not response.is_success:
+                    await response.aread()
+                    raise error_from_response(response.status_code, response.content, response.reason_phrase)
+                with partial.open("wb") as out:
+                    async for chunk in response.aiter_bytes():
+                        out.write(chunk)
+        except httpx.TransportError as error:
+            partial.unlink(missing_ok=True)
+            raise calls.unavailable(self.connection.url(url), error) from error
+        partial.replace(target)
+        return target
+
+    async def wait(self, job_id: str) -> Job:
+        """Wait until a job is finished and return it (bound the wait with `asyncio.timeout`)."""
+        job: Job | None = None
+        async for event in self.watch(job_id):
+            job = event.job
+        return job if job is not None else await self.get(job_id)
+
+    async def watch(
+        self,
+        jobs: str | Iterable[str] | None = None,
+        *,
+        last_event_id: str | None = None,
+        stop_when_finished: bool = True,
+        reconnect_for: float | None = 60.0,
+        on_reconnect: AsyncReconnectHook | None = None,
+    ) -> AsyncIterator[JobEvent]:
+        """Yield job events from /ws; see `MySpinBotClient.watch` (`on_reconnect` may be async).
+
+        There is no `timeout`: bound a watch with `asyncio.timeout` as any other await.
+        """
+        session = WatchSession(job_ids_of(jobs), last_event_id, stop_when_finished)
+        backoff = Backoff(give_up_after=reconnect_for)
+        while True:
+            url = self.connection.ws_url("/ws", session.query())
+            try:
+                async with self._open_ws(url) as ws:
+                    session.connected()
+                    while not session.done:
+                        frame = decode_frame(await ws.recv())
+                        for event in session.receive(frame):
+                            yield event
+                        if frame.get("type") == "hello":
+                            backoff.reset()
+                            async for event in self._current_state(session):
+                                yield event
+                    return
+            except (ApiError, OSError, WebSocketException) as error:
+                failure = connection_failure(error, url, None)
+            delay = retry_delay(failure, backoff)
+            if on_reconnect is not None:
+                outcome = on_reconnect(failure, delay)
+                if outcome is not None:
+                    await outcome
+            await asyncio.sleep(delay)
+
+    async def _current_state(self, session: WatchSession) -> AsyncIterator[JobEvent]:
+        if not session.needs_current_state or session.job_ids is None:
+            return
+        for job_id in session.job_ids:
+            event = session.observe(await self.get(job_id))
+            if event is not None:
+                yield event
+        session.needs_current_state = False
+
+    def _open_ws(self, url: str) -> connect:
+        return connect(
+            url,
+            additional_headers=self.connection.headers,
+            open_timeout=min(self.timeout, 10.0),
+            close_timeout=2.0,
+            max_size=16 * 1024 * 1024,
+        )
+
+    async def _send(self, call: Call[T]) -> T:
+        with ExitStack() as stack:
+            try:
+                response = await self._http.request(call.method, call.path, **call.request_args(stack))
+            except httpx.TransportError as error:
+                raise calls.unavailable(self.connection.url(call.path), error) from error
+        return call.result(response)

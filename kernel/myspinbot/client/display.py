@@ -1,0 +1,148 @@
+"""Showing job progress: text formatting, and views for a terminal, a pipe or a JSON consumer."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Protocol, TextIO
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn
+
+from myspinbot.client.models import Job, JobEvent, JobState
+
+
+def format_eta(seconds: float | None) -> str:
+    """A short remaining time: "42s", "3m05s", "1h02m"; empty when unknown."""
+    if seconds is None or seconds < 0:
+        return ""
+    total = round(seconds)
+    if total < 60:
+        return f"{total}s"
+    if total < 3600:
+        return f"{total // 60}m{total % 60:02d}s"
+    return f"{total // 3600}h{total % 3600 // 60:02d}m"
+
+
+def format_size(size: int) -> str:
+    """A byte count for people: "812 B", "1.2 kB", "3.4 MB"."""
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{size} B"
+
+
+def progress_text(job: Job) -> str:
+    """Where a job stands, e.g. "running 3/17 18% sampling frames ETA 4s"."""
+    parts = [job.state.value]
+    if job.total:
+        parts.append(f"{job.step}/{job.total}")
+    parts.append(f"{job.progress * 100:.0f}%")
+    if job.message:
+        parts.append(job.message)
+    if job.state is JobState.RUNNING and (eta := format_eta(job.eta_seconds)):
+        parts.append(f"ETA {eta}")
+    if job.error:
+        parts.append(f"error: {job.error}")
+    return " ".join(parts)
+
+
+def plain_line(job: Job) -> str:
+    """One line per state for logs and pipes: "<id> <type> <progress text>"."""
+    return f"{job.id} {job.type} {progress_text(job)}"
+
+
+def outcome_text(job: Job) -> str:
+    """How a finished job ended, e.g. "succeeded in 3.2s" or "failed: mock failure"."""
+    if job.state is JobState.FAILED:
+        return f"failed: {job.error or job.message or 'no reason given'}"
+    took = job.duration_seconds
+    return f"{job.state.value} in {took:.1f}s" if took is not None else job.state.value
+
+
+class ProgressView(Protocol):
+    """Something that shows job events as they come."""
+
+    def show(self, event: JobEvent) -> None:
+        """Show one event."""
+
+    def close(self) -> None:
+        """Stop showing (leave what is shown on screen)."""
+
+
+class JsonLinesView:
+    """Every event as one JSON line (`{"id", "event", "job"}`), for machines."""
+
+    def __init__(self, out: TextIO | None = None) -> None:
+        self._out = out
+
+    def show(self, event: JobEvent) -> None:
+        """Print the event as a JSON line."""
+        print(json.dumps(event.to_json()), file=self._out or sys.stdout, flush=True)
+
+    def close(self) -> None:
+        """Nothing to stop."""
+
+
+class PlainLinesView:
+    """A line whenever a job's shown state changes: for pipes, logs and watching every job."""
+
+    def __init__(self, out: TextIO | None = None) -> None:
+        self._out = out
+        self._last: dict[str, str] = {}
+
+    def show(self, event: JobEvent) -> None:
+        """Print the job's line unless it is the same as the last one printed for it."""
+        line = plain_line(event.job)
+        if self._last.get(event.job.id) != line:
+            self._last[event.job.id] = line
+            print(line, file=self._out or sys.stdout, flush=True)
+
+    def close(self) -> None:
+        """Nothing to stop."""
+
+
+class LiveBarView:
+    """A live progress bar per job on a terminal: bar, percent, step/total, ETA and message."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TextColumn("{task.fields[steps]}"),
+            TextColumn("[cyan]{task.fields[eta]}"),
+            TextColumn("{task.fields[message]}"),
+            console=console,
+            refresh_per_second=8,
+        )
+        self._tasks: dict[str, TaskID] = {}
+        self._progress.start()
+
+    def show(self, event: JobEvent) -> None:
+        """Move the job's bar to the event's state."""
+        job = event.job
+        steps = f"{job.step}/{job.total}" if job.total else ""
+        eta = f"ETA {format_eta(job.eta_seconds)}" if job.state is JobState.RUNNING and job.eta_seconds else ""
+        message = job.error if job.state is JobState.FAILED and job.error else job.message or job.state.value
+        if job.id not in self._tasks:
+            self._tasks[job.id] = self._progress.add_task(
+                f"{job.type} {job.id}", total=100, steps=steps, eta=eta, message=message
+            )
+        done = 100 if job.state is JobState.SUCCEEDED else job.progress * 100
+        self._progress.update(self._tasks[job.id], completed=done, steps=steps, eta=eta, message=message)
+
+    def close(self) -> None:
+        """Stop refreshing, leaving the last bars on screen."""
+        self._progress.stop()
+
+
+def choose_view(json_lines: bool, terminal: bool, every_job: bool = False) -> ProgressView:
+    """JSON lines when asked, live bars on a terminal for given jobs, plain lines otherwise."""
+    if json_lines:
+        return JsonLinesView()
+    if terminal and not every_job:
+        return LiveBarView()
+    return PlainLinesView()

@@ -1,0 +1,234 @@
+"""`MySpinBotClient`: the blocking client, on httpx and websockets' sync client."""
+
+from __future__ import annotations
+
+import builtins
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import ExitStack
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+from websockets.exceptions import WebSocketException
+from websockets.sync.client import ClientConnection, connect
+
+from myspinbot.client import calls
+from myspinbot.client.calls import Call, Files, PathLike
+from myspinbot.client.connection import Connection
+from myspinbot.client.errors import ApiError, error_from_response
+from myspinbot.client.models import Artifact, Health, Job, JobEvent, JobPage, JobState, JobType, Plugin
+from myspinbot.client.watch import (
+    Backoff,
+    WatchSession,
+    WatchTimeoutError,
+    connection_failure,
+    decode_frame,
+    job_ids_of,
+    retry_delay,
+    time_left,
+)
+
+T = TypeVar("T")
+ReconnectHook = Callable[[ApiError, float], None]
+
+
+class MySpinBotClient:
+    """A blocking client of the MySpinBot API.
+
+    `base_url` and `token` default to `MYSPINBOT_API_URL` (else http://127.0.0.1:3000) and
+    `MYSPINBOT_API_TOKEN`. Every API error raises `ApiError`; an unreachable API raises its
+    subclass `ApiUnavailable`. Use it as a context manager, or call `close()`.
+    """
+
+    def __init__(self, base_url: str | None = None, token: str | None = None, *, timeout: float = 30.0) -> None:
+        self.connection = Connection.resolve(base_url, token)
+        self.timeout = timeout
+        self._http = httpx.Client(base_url=self.connection.base_url, headers=self.connection.headers, timeout=timeout)
+
+    def __enter__(self) -> MySpinBotClient:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the HTTP connection pool."""
+        self._http.close()
+
+    @property
+    def base_url(self) -> str:
+        """The API this client talks to."""
+        return self.connection.base_url
+
+    def health(self) -> Health:
+        """The API's health; `Health.ok` is False when it cannot reach Redis."""
+        return self._send(calls.health())
+
+    def plugins(self) -> builtins.list[Plugin]:
+        """The plugins the API loaded."""
+        return self._send(calls.plugins())
+
+    def job_types(self) -> builtins.list[JobType]:
+        """The job types the API accepts, with their parameter schemas and accepted files."""
+        return self._send(calls.job_types())
+
+    def submit(
+        self,
+        job_type: str,
+        params: Mapping[str, Any] | None = None,
+        files: Files | None = None,
+        idempotency_key: str | None = None,
+    ) -> Job:
+        """Submit a job; `files` maps multipart fields to paths (a bare list goes under "files")."""
+        return self._send(calls.submit(job_type, params, files, idempotency_key))
+
+    def get(self, job_id: str) -> Job:
+        """A job's current state."""
+        return self._send(calls.get_job(job_id))
+
+    def list_page(
+        self,
+        state: JobState | str | None = None,
+        job_type: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> JobPage:
+        """One page of jobs, newest first; pass its `next_cursor` as `cursor` for the next."""
+        return self._send(calls.list_jobs(state, job_type, limit, cursor))
+
+    def list(
+        self,
+        state: JobState | str | None = None,
+        job_type: str | None = None,
+        limit: int | None = None,
+        page_size: int = 50,
+    ) -> Iterator[Job]:
+        """Jobs newest first, across pages, up to `limit` in all (None: every job)."""
+        cursor: str | None = None
+        remaining = limit
+        while remaining is None or remaining > 0:
+            size = page_size if remaining is None else min(page_size, remaining)
+            page = self.list_page(state, job_type, size, cursor)
+            yield from page.jobs[:remaining]
+            if remaining is not None:
+                remaining -= min(len(page.jobs), remaining)
+            if not page.next_cursor or not page.jobs:
+                return
+            cursor = page.next_cursor
+
+    def cancel(self, job_id: str) -> Job:
+        """Cancel a job: a queued one at once, a running one at its next step; 409 once finished."""
+        return self._send(calls.cancel(job_id))
+
+    def artifacts(self, job_id: str) -> builtins.list[Artifact]:
+        """The files a job produced."""
+        return self._send(calls.artifacts(job_id))
+
+    def download(self, job_id: str, out_dir: PathLike, names: Iterable[str] | None = None) -> builtins.list[Path]:
+        """Save a job's artifacts (or those named) under `out_dir`; returns the paths written."""
+        wanted = set(names) if names is not None else None
+        folder = Path(out_dir)
+        written = []
+        for artifact in self.artifacts(job_id):
+            if wanted is None or artifact.name in wanted:
+                written.append(self.download_artifact(job_id, artifact, folder))
+        return written
+
+    def download_artifact(self, job_id: str, artifact: Artifact, out_dir: PathLike) -> Path:
+        """Save one artifact under `out_dir`, written whole or not at all."""
+        target = calls.artifact_path(Path(out_dir), artifact.name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + ".part")
+        url = calls.artifact_url(job_id, artifact)
+        try:
+            with self._http.stream("GET", url) as response:
+                if not response.is_success:
+                    response.read()
+                    raise error_from_response(response.status_code, response.content, response.reason_phrase)
+                with partial.open("wb") as out:
+                    for chunk in response.iter_bytes():
+                        out.write(chunk)
+        except httpx.TransportError as error:
+            partial.unlink(missing_ok=True)
+            raise calls.unavailable(self.connection.url(url), error) from error
+        partial.replace(target)
+        return target
+
+    def wait(self, job_id: str, timeout: float | None = None) -> Job:
+        """Block until a job is finished and return it; `WatchTimeoutError` after `timeout` seconds."""
+        job: Job | None = None
+        for event in self.watch(job_id, timeout=timeout):
+            job = event.job
+        return job if job is not None else self.get(job_id)
+
+    def watch(
+        self,
+        jobs: str | Iterable[str] | None = None,
+        *,
+        last_event_id: str | None = None,
+        stop_when_finished: bool = True,
+        timeout: float | None = None,
+        reconnect_for: float | None = 60.0,
+        on_reconnect: ReconnectHook | None = None,
+    ) -> Iterator[JobEvent]:
+        """Yield job events from /ws: for one job, several, or every job (None).
+
+        Watching given jobs ends once all are finished (unless `stop_when_finished` is False);
+        a job that is already finished yields its state and ends. A dropped connection is
+        retried with backoff for up to `reconnect_for` seconds (None: forever), resuming after
+        the last event seen, so each event is yielded once. `on_reconnect(error, delay)` is
+        told before each retry.
+        """
+        session = WatchSession(job_ids_of(jobs), last_event_id, stop_when_finished)
+        backoff = Backoff(give_up_after=reconnect_for)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            url = self.connection.ws_url("/ws", session.query())
+            try:
+                with self._open_ws(url) as ws:
+                    session.connected()
+                    while not session.done:
+                        frame = decode_frame(ws.recv(timeout=time_left(deadline)))
+                        yield from session.receive(frame)
+                        if frame.get("type") == "hello":
+                            backoff.reset()
+                            yield from self._current_state(session)
+                    return
+            except WatchTimeoutError:
+                raise
+            except (ApiError, OSError, WebSocketException) as error:
+                failure = connection_failure(error, url, deadline)
+            delay = retry_delay(failure, backoff)
+            if on_reconnect is not None:
+                on_reconnect(failure, delay)
+            time.sleep(delay)
+
+    def _current_state(self, session: WatchSession) -> Iterator[JobEvent]:
+        if not session.needs_current_state or session.job_ids is None:
+            return
+        for job_id in session.job_ids:
+            event = session.observe(self.get(job_id))
+            if event is not None:
+                yield event
+        session.needs_current_state = False
+
+    def _open_ws(self, url: str) -> ClientConnection:
+        return connect(
+            url,
+            additional_headers=self.connection.headers,
+            open_timeout=min(self.timeout, 10.0),
+            close_timeout=2.0,
+            max_size=16 * 1024 * 1024,
+        )
+
+    def _send(self, call: Call[T]) -> T:
+        with ExitStack() as stack:
+            try:
+                response = self._http.request(call.method, call.path, **call.request_args(stack))
+            except httpx.TransportError as error:
+                raise calls.unavailable(self.connection.url(call.path), error) from error
+        return call.result(response)

@@ -1,0 +1,171 @@
+"""`myspinbot dev`: the whole system on one machine, started in order and stopped in reverse.
+
+Redis first (the one at MYSPINBOT_REDIS_URL if it answers, else a private one), then a worker,
+the API and the dashboard. On Ctrl-C each is sent SIGTERM in reverse order and given time to
+finish: the worker's warm shutdown lets a running job end or go back to the queue. Children
+run in their own sessions and die with this process (PDEATHSIG), so nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from importlib.util import find_spec
+from pathlib import Path
+from urllib.parse import urlparse
+
+from myspinbot.procutil import child_preexec
+from myspinbot.redis_server import RedisProcess, redis_answers
+from myspinbot.settings import Settings
+
+COLORS = ["\033[36m", "\033[35m", "\033[33m", "\033[32m"]
+RESET = "\033[0m"
+STOP_GRACE = {"worker": 60.0, "api": 15.0, "ui": 10.0}
+
+
+@dataclass
+class Child:
+    """One supervised process and the task that prefixes its output."""
+
+    name: str
+    argv: list[str]
+    color: str
+    process: asyncio.subprocess.Process | None = None
+    pump: asyncio.Task[None] | None = None
+    env: dict[str, str] = field(default_factory=dict)
+
+    async def start(self) -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            *self.argv,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            env={**os.environ, **self.env},
+            preexec_fn=child_preexec,
+        )
+        self.pump = asyncio.create_task(self._pump())
+
+    async def _pump(self) -> None:
+        assert self.process is not None and self.process.stdout is not None
+        prefix = f"{self.color}{self.name:>6} |{RESET} " if sys.stdout.isatty() else f"{self.name:>6} | "
+        async for line in self.process.stdout:
+            sys.stdout.write(prefix + line.decode(errors="replace"))
+            sys.stdout.flush()
+
+    async def stop(self, grace: float) -> None:
+        """SIGTERM to the main PID only, wait, then SIGKILL the child's whole process group."""
+        process = self.process
+        if process is None or process.returncode is not None:
+            return
+        say(f"stopping {self.name} (pid {process.pid})")
+        process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), grace)
+        except TimeoutError:
+            say(f"{self.name} did not stop in {grace:.0f}s; killing it")
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            await process.wait()
+        if self.pump is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.pump, 2)
+
+
+def say(message: str) -> None:
+    print(f"   dev | {message}", flush=True)
+
+
+def wait_http(url: str, timeout: float) -> bool:
+    """Poll a URL until it answers (any status below 500 counts as up)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status < 500:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.2)
+    return False
+
+
+def ensure_redis(settings: Settings) -> tuple[str, RedisProcess | None]:
+    """The Redis URL to use, and the server we started if none answered."""
+    parsed = urlparse(settings.redis_url)
+    host, port = parsed.hostname or "127.0.0.1", parsed.port or 6379
+    if redis_answers(host, port):
+        say(f"using the Redis at {settings.redis_url}")
+        return settings.redis_url, None
+    server = RedisProcess(Path(settings.data_dir) / "redis", persist=True).start()
+    say(
+        f"no Redis at {host}:{port}; started a private one at {server.url} (pid {server.process.pid if server.process else '?'})"
+    )
+    return server.url, server
+
+
+def run_dev_stack(settings: Settings, *, api_port: int, ui_port: int, with_ui: bool) -> int:
+    """Run until Ctrl-C or until a child exits; return the exit status."""
+    redis_url, redis_server = ensure_redis(settings)
+    try:
+        return asyncio.run(supervise(redis_url, api_port, ui_port, with_ui and find_spec("myspinbot_ui") is not None))
+    finally:
+        if redis_server is not None:
+            say("stopping redis")
+            redis_server.stop()
+        say("all stopped")
+
+
+async def supervise(redis_url: str, api_port: int, ui_port: int, with_ui: bool) -> int:
+    cli = [sys.executable, "-m", "myspinbot.cli"]
+    env = {
+        "MYSPINBOT_REDIS_URL": redis_url,
+        "MYSPINBOT_API_URL": f"http://127.0.0.1:{api_port}",
+        "PYTHONUNBUFFERED": "1",
+    }
+    children = [
+        Child("worker", [*cli, "worker", "-c", "2"], COLORS[0], env=env),
+        Child("api", [*cli, "api", "--port", str(api_port)], COLORS[1], env=env),
+    ]
+    if with_ui:
+        children.append(Child("ui", [*cli, "ui", "--port", str(ui_port)], COLORS[2], env=env))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    started: list[Child] = []
+    status = 0
+    try:
+        for child in children:
+            await child.start()
+            started.append(child)
+            if child.name == "api" and not await asyncio.to_thread(
+                wait_http, f"http://127.0.0.1:{api_port}/health", 30
+            ):
+                say("the API did not come up; stopping")
+                status = 1
+                return status
+        say(
+            f"API http://127.0.0.1:{api_port}/docs"
+            + (f" · dashboard http://127.0.0.1:{ui_port}" if with_ui else "")
+            + " · Ctrl-C stops all"
+        )
+        exits = [asyncio.create_task(child.process.wait()) for child in started if child.process]
+        stopper = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait([*exits, stopper], return_when=asyncio.FIRST_COMPLETED)
+        if stopper not in done:
+            crashed = next(child for child in started if child.process and child.process.returncode is not None)
+            say(
+                f"{crashed.name} exited with status {crashed.process.returncode if crashed.process else '?'}; stopping the rest"
+            )
+            status = 1
+        for task in [*exits, stopper]:
+            task.cancel()
+        return status
+    finally:
+        for child in reversed(started):
+            await child.stop(STOP_GRACE.get(child.name, 10.0))

@@ -1,0 +1,103 @@
+"""The kernel: settings, the plugin manager, the checked job-type registry and the job store."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pluggy
+
+from myspinbot.jobtypes import JobType
+from myspinbot.plugins import (
+    PluginError,
+    PluginInfo,
+    call_each,
+    list_plugins,
+    make_plugin_manager,
+)
+from myspinbot.settings import Settings
+
+if TYPE_CHECKING:
+    from myspinbot.jobs import JobEvent
+    from myspinbot.store import JobStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LiveStats:
+    """Per-process WebSocket figures for /metrics (summed across API replicas)."""
+
+    clients: int = 0
+    messages_sent: int = 0
+
+
+class Kernel:
+    """What every process (API, worker, CLI) builds first; plugins receive it in their hooks."""
+
+    def __init__(self, settings: Settings, pm: pluggy.PluginManager | None = None) -> None:
+        self.settings = settings
+        self.pm = pm if pm is not None else make_plugin_manager(settings)
+        self.job_types, self.job_type_owners = collect_job_types(self.pm, settings)
+        self._store: JobStore | None = None
+        self.live_stats = LiveStats()
+
+    @property
+    def store(self) -> JobStore:
+        """The job store from the `job_store` hook, made on first use in this process."""
+        if self._store is None:
+            store = self.pm.hook.job_store(settings=self.settings)
+            if store is None:
+                raise PluginError(
+                    "no plugin provides a job store: install myspinbot-redis-store "
+                    "(pip install plugins/redis_store) or check MYSPINBOT_DISABLE_PLUGINS"
+                )
+            self._store = store
+        return self._store
+
+    def reset_store(self) -> None:
+        """Forget the store so the next use makes a new one (after a fork, or in tests)."""
+        self._store = None
+
+    def plugins(self) -> list[PluginInfo]:
+        """The loaded plugins, their distributions and hooks."""
+        return list_plugins(self.pm)
+
+    def queues(self) -> list[str]:
+        """Every job type's Celery queue, without repeats."""
+        return sorted({job_type.queue for job_type in self.job_types.values()})
+
+    def notify(self, event: JobEvent) -> None:
+        """Tell observers about an event; an observer's failure never breaks the job."""
+        try:
+            self.pm.hook.job_event(event=event, kernel=self)
+        except Exception:
+            log.exception("a job_event hook failed for %s", event.event)
+
+
+def collect_job_types(pm: pluggy.PluginManager, settings: Settings) -> tuple[dict[str, JobType], dict[str, str]]:
+    """Every declared job type by name, checked for clashes of names and route aliases."""
+    job_types: dict[str, JobType] = {}
+    owners: dict[str, str] = {}
+    route_owners: dict[str, tuple[str, str]] = {}
+    for plugin, declared in call_each(pm, "register_job_types", settings=settings):
+        for job_type in declared or []:
+            if not isinstance(job_type, JobType):
+                raise PluginError(f"plugin {plugin!r} returned {job_type!r} from register_job_types, not a JobType")
+            if job_type.name in job_types:
+                raise PluginError(
+                    f"job type {job_type.name!r} is registered by two plugins: "
+                    f"{owners[job_type.name]!r} and {plugin!r}; disable one with MYSPINBOT_DISABLE_PLUGINS"
+                )
+            if job_type.route:
+                if job_type.route in route_owners:
+                    other_plugin, other_type = route_owners[job_type.route]
+                    raise PluginError(
+                        f"route {job_type.route!r} is claimed by plugin {other_plugin!r} (job type "
+                        f"{other_type!r}) and plugin {plugin!r} (job type {job_type.name!r})"
+                    )
+                route_owners[job_type.route] = (plugin, job_type.name)
+            job_types[job_type.name] = job_type
+            owners[job_type.name] = plugin
+    return job_types, owners

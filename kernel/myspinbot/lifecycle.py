@@ -1,0 +1,119 @@
+"""How a job's state changes, as pure functions of the job (no I/O)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from myspinbot.jobs import (
+    FINISHED_STATES,
+    Artifact,
+    Job,
+    JobState,
+    job_links,
+    parse_time,
+    utc_now,
+)
+
+
+class InvalidTransition(ValueError):
+    """A change that the lifecycle does not allow (e.g. cancelling a finished job)."""
+
+
+def new_job(job_id: str, job_type: str, params: dict[str, Any], inputs: list[str]) -> Job:
+    """A freshly accepted job, queued."""
+    return Job(
+        id=job_id,
+        type=job_type,
+        state=JobState.QUEUED,
+        message="queued",
+        created_at=utc_now(),
+        params=params,
+        inputs=inputs,
+        links=job_links(job_id),
+    )
+
+
+def start(job: Job, worker: str) -> Job:
+    """The job as a worker picks it up; a re-delivery keeps the first start time."""
+    if job.state not in (JobState.QUEUED, JobState.RUNNING):
+        raise InvalidTransition(f"cannot start a job that is {job.state}")
+    return job.model_copy(
+        update={
+            "state": JobState.RUNNING,
+            "started_at": job.started_at or utc_now(),
+            "attempts": job.attempts + 1,
+            "worker": worker,
+            "message": "starting" if job.attempts == 0 else f"restarting (attempt {job.attempts + 1})",
+        }
+    )
+
+
+def advance(job: Job, step: int, total: int, message: str, now: float | None = None) -> Job:
+    """The job after one progress report: progress only rises; the ETA follows the pace so far."""
+    fraction = max(job.progress, min(1.0, step / total))
+    eta = estimate_eta(job.started_at, fraction, now)
+    return job.model_copy(
+        update={
+            "progress": round(fraction, 6),
+            "step": step,
+            "total": total,
+            "message": message,
+            "eta_seconds": eta,
+        }
+    )
+
+
+def estimate_eta(started_at: str | None, fraction: float, now: float | None = None) -> float | None:
+    """Seconds left if the rest goes at the pace so far; None before there is a pace."""
+    if started_at is None or fraction <= 0:
+        return None
+    elapsed = max(0.0, (now if now is not None else time.time()) - parse_time(started_at))
+    return round(elapsed * (1 - fraction) / fraction, 2)
+
+
+def finish(
+    job: Job,
+    state: JobState,
+    *,
+    error: str | None = None,
+    result: dict[str, Any] | None = None,
+    message: str | None = None,
+) -> Job:
+    """The job in a final state."""
+    if state not in FINISHED_STATES:
+        raise InvalidTransition(f"{state} is not a final state")
+    if job.state in FINISHED_STATES:
+        raise InvalidTransition(f"job is already {job.state}")
+    update: dict[str, Any] = {
+        "state": state,
+        "finished_at": utc_now(),
+        "eta_seconds": 0.0 if state == JobState.SUCCEEDED else None,
+        "error": error,
+        "result": result,
+        "message": message
+        or {
+            JobState.SUCCEEDED: "done",
+            JobState.FAILED: "failed",
+            JobState.CANCELLED: "cancelled",
+        }[state],
+    }
+    if state == JobState.SUCCEEDED:
+        update["progress"] = 1.0
+        if job.total:
+            update["step"] = job.total
+    return job.model_copy(update=update)
+
+
+def with_artifact(job: Job, name: str, content_type: str, size: int) -> Job:
+    """The job with one more (or a replaced) artifact."""
+    url = f"/api/jobs/{job.id}/artifacts/{name}"
+    kept = [artifact for artifact in job.artifacts if artifact.name != name]
+    return job.model_copy(
+        update={
+            "artifacts": [
+                *kept,
+                Artifact(name=name, content_type=content_type, size=size, url=url),
+            ]
+        }
+    )

@@ -1,0 +1,96 @@
+"""Building the plugin manager: hookspecs, entry-point discovery, the block list, checks."""
+
+from __future__ import annotations
+
+import importlib
+import importlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import pluggy
+
+from myspinbot import hookspecs
+from myspinbot.settings import Settings
+
+ENTRY_POINT_GROUP = "myspinbot"
+
+
+class PluginError(RuntimeError):
+    """A plugin set that cannot start: a clash, a bad declaration or a hook with no spec."""
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """A loaded plugin as `GET /api/plugins` and `myspinbot plugins` list it."""
+
+    name: str
+    distribution: str | None
+    version: str | None
+    hooks: list[str]
+
+
+def make_plugin_manager(settings: Settings, *, load_entry_points: bool = True) -> pluggy.PluginManager:
+    """A plugin manager with every hookspec and every installed plugin not blocked by settings."""
+    pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    pm.add_hookspecs(hookspecs)
+    for name in settings.disable_plugins:
+        pm.set_blocked(name)
+    try:
+        if load_entry_points:
+            pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+        for module_name in settings.extra_plugins:
+            if pm.is_blocked(module_name) or pm.has_plugin(module_name):
+                continue
+            try:
+                module = importlib.import_module(module_name)
+            except ImportError as error:
+                raise PluginError(f"MYSPINBOT_EXTRA_PLUGINS: cannot import {module_name!r}: {error}") from error
+            pm.register(module, name=module_name)
+    except pluggy.PluginValidationError as error:
+        raise PluginError(f"plugin {error.plugin_name!r} is invalid: {error}") from error
+    check_hooks(pm)
+    return pm
+
+
+def check_hooks(pm: pluggy.PluginManager) -> None:
+    """Fail when a plugin implements a hook that no spec declares (a typo, usually)."""
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as error:
+        raise PluginError(f"plugin {error.plugin_name!r} implements an unknown hook: {error}") from error
+
+
+def plugin_name(pm: pluggy.PluginManager, plugin: object) -> str:
+    """The name a plugin was registered under (its entry-point name for installed plugins)."""
+    return pm.get_name(plugin) or repr(plugin)
+
+
+def call_each(pm: pluggy.PluginManager, hook_name: str, **kwargs: Any) -> Iterable[tuple[str, Any]]:
+    """Call every implementation of a hook, yielding (plugin name, result) so callers can tell
+    which plugin declared what. Implementations may take a subset of the arguments."""
+    caller = getattr(pm.hook, hook_name)
+    # pluggy calls the last registered first; reverse to report in registration order.
+    for impl in reversed(caller.get_hookimpls()):
+        args = {name: kwargs[name] for name in impl.argnames}
+        yield plugin_name(pm, impl.plugin), impl.function(**args)
+
+
+def list_plugins(pm: pluggy.PluginManager) -> list[PluginInfo]:
+    """Every registered plugin with the distribution it came from and the hooks it implements."""
+    dists = {id(plugin): dist for plugin, dist in pm.list_plugin_distinfo()}
+    infos = []
+    for name, plugin in pm.list_name_plugin():
+        if plugin is None:  # blocked
+            continue
+        dist = dists.get(id(plugin))
+        callers = pm.get_hookcallers(plugin) or []
+        infos.append(
+            PluginInfo(
+                name=name,
+                distribution=getattr(dist, "project_name", None),
+                version=getattr(dist, "version", None),
+                hooks=sorted(caller.name for caller in callers),
+            )
+        )
+    return sorted(infos, key=lambda info: info.name)

@@ -1,0 +1,154 @@
+"""The kernel's job wrapper: runs a job type's handler in a worker and records the outcome.
+
+Plugins never see Celery; this module is the bridge. The store is async (the API shares it),
+so each worker thread keeps one event loop and one store and drives them synchronously.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+from myspinbot import lifecycle
+from myspinbot.context import JobCancelled, JobContext
+from myspinbot.jobfiles import JobFolders
+from myspinbot.jobs import FINISH_EVENTS, EventName, Job, JobState
+from myspinbot.jobtypes import JobType
+from myspinbot.kernel import Kernel
+from myspinbot.store import JobStore, VersionConflict
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+MAX_CONFLICT_RETRIES = 20
+
+
+class WorkerRuntime:
+    """One event loop and one store for the current thread of the current process."""
+
+    def __init__(self, kernel: Kernel) -> None:
+        self.pid = os.getpid()
+        self.loop = asyncio.new_event_loop()
+        store = kernel.pm.hook.job_store(settings=kernel.settings)
+        if store is None:
+            raise RuntimeError("no plugin provides a job store")
+        self.store: JobStore = store
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run a store call to completion on this thread's loop."""
+        return self.loop.run_until_complete(coroutine)
+
+
+_local = threading.local()
+
+
+def runtime_for(kernel: Kernel) -> WorkerRuntime:
+    """This thread's runtime, made anew after a fork (prefork pool children)."""
+    current: WorkerRuntime | None = getattr(_local, "runtime", None)
+    if current is None or current.pid != os.getpid():
+        current = WorkerRuntime(kernel)
+        _local.runtime = current
+    return current
+
+
+class JobRun:
+    """One delivery of one job: keeps the job in memory and writes each change through the store."""
+
+    def __init__(self, kernel: Kernel, runtime: WorkerRuntime, job: Job) -> None:
+        self.kernel = kernel
+        self.runtime = runtime
+        self.job = job
+        self.cancel_seen = False
+
+    def change(self, update: Callable[[Job], Job | None], event: EventName) -> bool:
+        """Apply `update` and save it; on a conflict re-read and retry. False if `update` declines."""
+        for _ in range(MAX_CONFLICT_RETRIES):
+            changed = update(self.job)
+            if changed is None:
+                return False
+            try:
+                stored = self.runtime.run(self.runtime.store.save(changed, event, self.job.version))
+            except VersionConflict:
+                fresh = self.runtime.run(self.runtime.store.get(self.job.id))
+                if fresh is None:
+                    return False
+                self.job = fresh.model_copy(update={"artifacts": self.job.artifacts or fresh.artifacts})
+                continue
+            self.job = stored.job
+            self.kernel.notify(stored)
+            return True
+        raise RuntimeError(f"job {self.job.id} kept changing under the worker")
+
+    # ProgressReporter, used by JobContext:
+
+    def report_progress(self, step: int, total: int, message: str) -> bool:
+        self.change(lambda job: lifecycle.advance(job, step, total, message), EventName.PROGRESS)
+        return self.cancel_requested()
+
+    def cancel_requested(self) -> bool:
+        if not self.cancel_seen:
+            self.cancel_seen = self.runtime.run(self.runtime.store.cancel_requested(self.job.id))
+        return self.cancel_seen
+
+    def record_artifact(self, name: str, content_type: str, size: int) -> None:
+        # Kept in memory; written with the next progress step or the final state.
+        self.job = lifecycle.with_artifact(self.job, name, content_type, size)
+
+
+def finishing(state: JobState, **details: Any) -> Callable[[Job], Job | None]:
+    """An update that finishes a job unless it is already finished."""
+    return lambda job: None if job.state.finished else lifecycle.finish(job, state, **details)
+
+
+def execute_job(kernel: Kernel, job_type: JobType, job_id: str, worker: str) -> str:
+    """Run one delivery of a job; returns the state it ended in (for logs and tests)."""
+    runtime = runtime_for(kernel)
+    job = runtime.run(runtime.store.get(job_id))
+    if job is None:
+        log.warning("job %s has no record (expired or discarded); dropping its task", job_id)
+        return "missing"
+    if job.state.finished:
+        return job.state.value  # cancelled while queued, or a duplicate delivery
+    run = JobRun(kernel, runtime, job)
+    if run.cancel_requested():
+        run.change(finishing(JobState.CANCELLED), EventName.CANCELLED)
+        return run.job.state.value
+    if job.state == JobState.RUNNING and job.attempts >= kernel.settings.max_attempts:
+        reason = f"worker lost {job.attempts} times while running this job (MYSPINBOT_MAX_ATTEMPTS)"
+        run.change(finishing(JobState.FAILED, error=reason), EventName.FAILED)
+        return run.job.state.value
+    if not run.change(
+        lambda current: lifecycle.start(current, worker) if not current.state.finished else None, EventName.STARTED
+    ):
+        return run.job.state.value
+    state, details = run_handler(kernel, job_type, run)
+    run.change(finishing(state, **details), FINISH_EVENTS[state])
+    return run.job.state.value
+
+
+def run_handler(kernel: Kernel, job_type: JobType, run: JobRun) -> tuple[JobState, dict[str, Any]]:
+    """Call the plugin's handler and turn how it ended into a final state."""
+    folders = JobFolders.of(kernel.settings.jobs_dir, run.job.id)
+    folders.work.mkdir(parents=True, exist_ok=True)
+    context = JobContext(
+        job_id=run.job.id,
+        job_type=job_type.name,
+        workdir=folders.work,
+        artifacts_dir=folders.artifacts,
+        inputs=folders.input_files(),
+        settings=kernel.settings,
+        reporter=run,
+        log=logging.getLogger(f"myspinbot.job.{job_type.name}"),
+    )
+    try:
+        params = job_type.params.model_validate(run.job.params)
+        result = job_type.run(context, params)
+    except JobCancelled:
+        return JobState.CANCELLED, {}
+    except Exception as error:  # a handler's failure is the job's outcome, not the worker's
+        log.exception("job %s (%s) failed", run.job.id, job_type.name)
+        return JobState.FAILED, {"error": f"{type(error).__name__}: {error}"}
+    return JobState.SUCCEEDED, {"result": dict(result) if result else None}

@@ -1,0 +1,146 @@
+"""The job store contract: records, cancel flags, the event stream and job statistics.
+
+The store is the one source of truth for job state. The kernel decides *what* changes
+(`myspinbot.lifecycle`); the store makes each change durable and atomic: the record, its
+indexes, its statistics and its event are written together or not at all.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from myspinbot.jobs import EventName, Job, JobEvent, JobState, parse_time
+
+# Upper bounds (seconds) of the job duration histogram's buckets; +Inf is implied.
+DURATION_BUCKETS: tuple[float, ...] = (
+    1,
+    5,
+    15,
+    30,
+    60,
+    120,
+    300,
+    600,
+    1800,
+    3600,
+    7200,
+    21600,
+)
+
+
+def duration_seconds(job: Job) -> float | None:
+    """How long a finished job ran, from its first start; None if it never started."""
+    if job.started_at is None or job.finished_at is None:
+        return None
+    return max(0.0, parse_time(job.finished_at) - parse_time(job.started_at))
+
+
+def duration_bucket(seconds: float) -> int:
+    """Index of the histogram bucket a duration falls in (len(DURATION_BUCKETS) is +Inf)."""
+    return bisect.bisect_left(DURATION_BUCKETS, seconds)
+
+
+class StoreUnavailable(RuntimeError):
+    """The store's backend cannot be reached; the API answers 503."""
+
+
+class VersionConflict(RuntimeError):
+    """The record changed since it was read; read it again and retry."""
+
+
+class EventsTrimmed(LookupError):
+    """The asked-for event id is older than the oldest event kept."""
+
+
+@dataclass(frozen=True)
+class JobPage:
+    """One page of a job listing, newest first."""
+
+    jobs: list[Job]
+    next_cursor: str | None
+
+
+@dataclass
+class JobStats:
+    """Global job counts, exact across every process that runs or submits jobs."""
+
+    submitted: dict[str, int] = field(default_factory=dict)
+    finished: dict[tuple[str, str], int] = field(default_factory=dict)
+    running: dict[str, int] = field(default_factory=dict)
+    duration_buckets: dict[str, list[int]] = field(default_factory=dict)  # cumulative, per DURATION_BUCKETS + Inf
+    duration_sum: dict[str, float] = field(default_factory=dict)
+    duration_count: dict[str, int] = field(default_factory=dict)
+
+
+@runtime_checkable
+class JobStore(Protocol):
+    """What a storage plugin implements (returned from the `job_store` hook)."""
+
+    async def ping(self) -> None:
+        """Raise StoreUnavailable when the backend cannot be reached."""
+        ...
+
+    async def create(self, job: Job, event: JobEvent, idempotency_key: str | None = None) -> tuple[Job, bool]:
+        """Write a new job with its first event. With an idempotency key already used in the
+        window, write nothing and return (the first job, False); else (job, True)."""
+        ...
+
+    async def discard(self, job_id: str, idempotency_key: str | None = None) -> None:
+        """Remove a job that was never handed to a worker (used to undo a failed submit)."""
+        ...
+
+    async def get(self, job_id: str) -> Job | None: ...
+
+    async def list(
+        self,
+        *,
+        state: JobState | None = None,
+        job_type: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> JobPage: ...
+
+    async def save(self, job: Job, event: EventName, expected_version: int) -> JobEvent:
+        """Write `job` (its version bumped) and append its event if the stored version is still
+        `expected_version`; raise VersionConflict otherwise."""
+        ...
+
+    async def request_cancel(self, job_id: str) -> None:
+        """Raise the cancel flag a running job's handler sees at its next step."""
+        ...
+
+    async def cancel_requested(self, job_id: str) -> bool: ...
+
+    async def events_after(self, last_id: str, count: int = 1000) -> list[JobEvent]:
+        """Events after `last_id` (exclusive), oldest first; EventsTrimmed if it is gone."""
+        ...
+
+    async def read_events(self, last_id: str, block_ms: int, count: int = 500) -> list[JobEvent]:
+        """Wait up to `block_ms` for events after `last_id` ("$" for new ones only)."""
+        ...
+
+    async def latest_event_id(self) -> str: ...
+
+    async def active_jobs(self, limit: int = 500) -> list[Job]:
+        """Jobs that are queued or running, newest first."""
+        ...
+
+    async def stats(self) -> JobStats: ...
+
+    async def queue_depths(self, queues: list[str]) -> dict[str, int]:
+        """Messages waiting in each Celery queue."""
+        ...
+
+    async def worker_gone(self, worker: str) -> None:
+        """Forget a worker that stopped cleanly."""
+        ...
+
+    async def workers_online(self) -> int:
+        """Workers whose heartbeat is fresh."""
+        ...
+
+    async def worker_heartbeat(self, worker: str, ttl_seconds: float) -> None: ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,137 @@
+"""`create_celery(settings, pm)`: the Celery app, with one task per job type."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import threading
+from typing import Any
+
+import pluggy
+from celery import Celery, signals
+
+from myspinbot.jobtypes import JobType
+from myspinbot.kernel import Kernel
+from myspinbot.runner import execute_job
+from myspinbot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def create_celery(
+    settings: Settings, pm: pluggy.PluginManager | None = None, *, kernel: Kernel | None = None
+) -> Celery:
+    """A Celery app on MYSPINBOT_REDIS_URL with a task for every job type the plugins declare.
+
+    The job store is the source of truth, so Celery keeps no results. Tasks are acknowledged
+    after they finish and re-queued if their worker dies, one message prefetched at a time:
+    these are long jobs, and none may be lost with a crashed worker.
+    """
+    kernel = kernel or Kernel(settings, pm)
+    app = Celery("myspinbot", broker=settings.redis_url, set_as_current=False)
+    app.conf.update(
+        task_ignore_result=True,
+        result_backend=None,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_serializer="json",
+        accept_content=["json"],
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={
+            "visibility_timeout": settings.visibility_timeout_seconds,
+            "socket_connect_timeout": 2,
+            "socket_timeout": 10,
+        },
+        # Fail a publish fast when Redis is down: the API answers 503 rather than hanging.
+        task_publish_retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5},
+        worker_hijack_root_logger=False,
+        worker_cancel_long_running_tasks_on_connection_loss=False,
+        task_queues=None,
+        task_default_queue=kernel.queues()[0] if kernel.job_types else "celery",
+    )
+    for job_type in kernel.job_types.values():
+        register_task(app, kernel, job_type)
+    app.myspinbot_kernel = kernel  # type: ignore[attr-defined]
+    connect_worker_signals(app, kernel)
+    return app
+
+
+def register_task(app: Celery, kernel: Kernel, job_type: JobType) -> None:
+    """The thin Celery task of one job type: it passes the job id to the kernel's wrapper."""
+
+    def run_job(task: Any, job_id: str) -> str:
+        return execute_job(kernel, job_type, job_id, worker=task.request.hostname or socket.gethostname())
+
+    app.task(
+        name=job_type.task_name,
+        bind=True,
+        acks_late=True,
+        reject_on_worker_lost=True,
+        ignore_result=True,
+        queue=job_type.queue,
+    )(run_job)
+
+
+def kernel_of(app: Celery) -> Kernel:
+    """The kernel a Celery app was built with."""
+    kernel: Kernel = app.myspinbot_kernel  # type: ignore[attr-defined]
+    return kernel
+
+
+def connect_worker_signals(app: Celery, kernel: Kernel) -> None:
+    """Heartbeats (workers online, in /health) and the plugins' start-up and shut-down hooks."""
+    heartbeat = WorkerHeartbeat(kernel)
+
+    def on_ready(sender: Any = None, **_: Any) -> None:
+        if getattr(sender, "app", None) is not app:
+            return
+        heartbeat.start(getattr(sender, "hostname", None) or socket.gethostname())
+        kernel.pm.hook.startup(kernel=kernel)
+
+    def on_shutdown(sender: Any = None, **_: Any) -> None:
+        heartbeat.stop()
+        kernel.pm.hook.shutdown(kernel=kernel)
+
+    signals.worker_ready.connect(on_ready, weak=False)
+    signals.worker_shutdown.connect(on_shutdown, weak=False)
+
+
+class WorkerHeartbeat:
+    """A thread that tells the store this worker is alive, until the worker stops."""
+
+    def __init__(self, kernel: Kernel) -> None:
+        self.kernel = kernel
+        self.interval = kernel.settings.worker_heartbeat_seconds
+        self.stopping = threading.Event()
+        self.thread: threading.Thread | None = None
+        self.name = ""
+
+    def start(self, name: str) -> None:
+        self.name = name
+        self.thread = threading.Thread(target=self._beat, name="myspinbot-heartbeat", daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self.thread is not None:
+            self.thread.join(timeout=5)
+
+    def _beat(self) -> None:
+        loop = asyncio.new_event_loop()
+        store = self.kernel.pm.hook.job_store(settings=self.kernel.settings)
+        try:
+            while not self.stopping.is_set():
+                try:
+                    loop.run_until_complete(store.worker_heartbeat(self.name, self.interval * 3))
+                except Exception as error:  # Redis away: keep trying, the worker itself goes on
+                    log.warning("worker heartbeat failed: %s", error)
+                self.stopping.wait(self.interval)
+            try:
+                loop.run_until_complete(store.worker_gone(self.name))
+            except Exception:
+                log.debug("could not remove worker %s from the online list", self.name)
+        finally:
+            loop.run_until_complete(store.close())
+            loop.close()

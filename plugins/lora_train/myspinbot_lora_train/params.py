@@ -1,0 +1,122 @@
+"""`TrainParams`: a LoRA training request, shaped like the options kohya sd-scripts and ai-toolkit take."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+LORA_SUFFIX = ".safetensors"
+
+
+def _int_from_text(value: object) -> object:
+    # Multipart form fields arrive as text; a Literal of ints would not coerce "768" by itself.
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return value
+
+
+def _blank_is_none(value: object) -> object:
+    # An empty multipart form field means "not given".
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+Resolution = Annotated[Literal[512, 768, 1024], BeforeValidator(_int_from_text)]
+Optimizer = Literal["AdamW", "AdamW8bit", "Prodigy", "Adafactor", "Lion"]
+Scheduler = Literal["constant", "cosine", "linear", "constant_with_warmup", "cosine_with_restarts"]
+Precision = Literal["no", "fp16", "bf16"]
+
+
+class TrainParams(BaseModel):
+    """Parameters of a `train` job; unknown fields are rejected so a typo names itself."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, title="LoRA training parameters")
+
+    base_model: str = Field(
+        ...,
+        min_length=1,
+        max_length=300,
+        title="Base model",
+        description="The model the LoRA is trained on: a hub id or a checkpoint name",
+        examples=["stabilityai/stable-diffusion-xl-base-1.0"],
+    )
+    output_name: str = Field(
+        "lora",
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+        title="Output name",
+        description="File name of the LoRA without extension: letters, digits, '.', '_' and '-'",
+    )
+    resolution: Resolution = Field(
+        1024, title="Resolution", description="Training resolution in pixels (square buckets of this area)"
+    )
+    network_dim: int = Field(16, ge=1, le=256, title="Network rank (dim)", description="LoRA rank")
+    network_alpha: float | None = Field(
+        None,
+        gt=0,
+        le=256,
+        title="Network alpha",
+        description="Scales the LoRA's weights by alpha/dim; when left out it is network_dim / 2",
+    )
+    learning_rate: float = Field(1e-4, gt=0, le=1, title="Learning rate", description="Peak learning rate")
+    max_train_steps: int = Field(
+        1600, ge=1, le=100_000, title="Max train steps", description="Optimizer steps; ignored when epochs is set"
+    )
+    epochs: int | None = Field(
+        None,
+        ge=1,
+        le=1000,
+        title="Epochs",
+        description="Passes over the dataset; when set it wins over max_train_steps "
+        "(steps = epochs × ceil(images / batch size))",
+    )
+    train_batch_size: int = Field(1, ge=1, le=64, title="Batch size", description="Images per optimizer step")
+    optimizer: Optimizer = Field("AdamW8bit", title="Optimizer", description="Optimizer type")
+    lr_scheduler: Scheduler = Field("constant", title="LR scheduler", description="Learning-rate schedule")
+    mixed_precision: Precision = Field(
+        "bf16", title="Mixed precision", description="Training precision; also the dtype the LoRA is saved in"
+    )
+    caption_extension: Literal[".txt", ".caption"] = Field(
+        ".txt",
+        title="Caption extension",
+        description="Captions are files named like their image with this extension (cat.png + cat.txt)",
+    )
+    seed: int | None = Field(
+        None, ge=0, le=2**32 - 1, title="Seed", description="Random seed; one is chosen and reported when left out"
+    )
+
+    @field_validator("network_alpha", "epochs", "seed", mode="before")
+    @classmethod
+    def _blank_optional(cls, value: object) -> object:
+        return _blank_is_none(value)
+
+    @field_validator("output_name", mode="before")
+    @classmethod
+    def _drop_suffix(cls, value: object) -> object:
+        if isinstance(value, str) and value.lower().endswith(LORA_SUFFIX):
+            return value[: -len(LORA_SUFFIX)]
+        return value
+
+    @model_validator(mode="after")
+    def _default_alpha(self) -> TrainParams:
+        if self.network_alpha is None:
+            self.network_alpha = self.network_dim / 2
+        return self
+
+    @property
+    def alpha(self) -> float:
+        """The network alpha in effect (never None after validation)."""
+        return self.network_alpha if self.network_alpha is not None else self.network_dim / 2
+
+    @property
+    def lora_filename(self) -> str:
+        """The name of the LoRA file this job writes."""
+        return f"{self.output_name}{LORA_SUFFIX}"
+
+    def total_steps(self, image_count: int) -> int:
+        """Optimizer steps the job runs: from epochs when given, else max_train_steps."""
+        if self.epochs is None:
+            return self.max_train_steps
+        batches = -(-max(image_count, 1) // self.train_batch_size)
+        return self.epochs * batches

@@ -1,0 +1,71 @@
+"""Job and WebSocket metrics, built from a snapshot of the store taken at scrape time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.registry import Collector
+
+from myspinbot import DURATION_BUCKETS, JobStats, LiveStats
+
+
+@dataclass
+class Snapshot:
+    """What one scrape reports: global job stats, queue depths and the job types known."""
+
+    stats: JobStats = field(default_factory=JobStats)
+    queue_depths: dict[str, int] = field(default_factory=dict)
+    job_types: list[str] = field(default_factory=list)
+
+
+class JobCollector(Collector):
+    """Reports the latest snapshot; the /metrics endpoint refreshes it before each scrape."""
+
+    def __init__(self, live: LiveStats) -> None:
+        self.live = live
+        self.snapshot = Snapshot()
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily | HistogramMetricFamily]:
+        stats, types = self.snapshot.stats, self.snapshot.job_types
+        submitted = CounterMetricFamily(
+            "myspinbot_jobs_submitted", "Jobs accepted by the API, by job type", labels=["type"]
+        )
+        for job_type in sorted(set(types) | set(stats.submitted)):
+            submitted.add_metric([job_type], stats.submitted.get(job_type, 0))
+        yield submitted
+
+        finished = CounterMetricFamily(
+            "myspinbot_jobs_finished", "Jobs that ended, by job type and final state", labels=["type", "state"]
+        )
+        for (job_type, state), count in sorted(stats.finished.items()):
+            finished.add_metric([job_type, state], count)
+        yield finished
+
+        duration = HistogramMetricFamily(
+            "myspinbot_job_duration_seconds", "Run time of finished jobs from first start to end", labels=["type"]
+        )
+        for job_type, cumulative in sorted(stats.duration_buckets.items()):
+            bounds = [*(str(float(b)) for b in DURATION_BUCKETS), "+Inf"]
+            duration.add_metric(
+                [job_type], list(zip(bounds, cumulative, strict=True)), sum_value=stats.duration_sum.get(job_type, 0.0)
+            )
+        yield duration
+
+        depth = GaugeMetricFamily("myspinbot_queue_depth", "Messages waiting in each Celery queue", labels=["queue"])
+        for queue, count in sorted(self.snapshot.queue_depths.items()):
+            depth.add_metric([queue], count)
+        yield depth
+
+        running = GaugeMetricFamily("myspinbot_jobs_running", "Jobs running now, by job type", labels=["type"])
+        for job_type in sorted(set(types) | set(stats.running)):
+            running.add_metric([job_type], stats.running.get(job_type, 0))
+        yield running
+
+        yield GaugeMetricFamily(
+            "myspinbot_ws_clients", "WebSocket clients connected to this API process", value=self.live.clients
+        )
+        sent = CounterMetricFamily("myspinbot_ws_messages_sent", "Frames this API process sent to WebSocket clients")
+        sent.add_metric([], self.live.messages_sent)
+        yield sent

@@ -1,0 +1,45 @@
+"""`GET /metrics`: refresh the job snapshot from the store, then render the registry."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from fastapi import FastAPI
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_fastapi_instrumentator import Instrumentator
+
+from myspinbot import Kernel, StoreUnavailable
+from myspinbot_metrics.collector import JobCollector, Snapshot
+
+log = logging.getLogger(__name__)
+SCRAPE_TIMEOUT_SECONDS = 3.0
+
+
+def install_metrics(app: FastAPI, kernel: Kernel) -> None:
+    """Instrument every HTTP handler and add `/metrics` on a registry of our own."""
+    registry = CollectorRegistry(auto_describe=True)
+    collector = JobCollector(kernel.live_stats)
+    registry.register(collector)
+    Instrumentator(
+        registry=registry,
+        excluded_handlers=["/metrics", "/ws"],
+        should_group_status_codes=True,
+        should_ignore_untemplated=True,
+    ).instrument(app)
+    kernel.pm.hook.register_metrics(registry=registry, kernel=kernel)
+
+    async def refresh() -> None:
+        store = kernel.store
+        stats, depths = await asyncio.gather(store.stats(), store.queue_depths(kernel.queues()))
+        collector.snapshot = Snapshot(stats=stats, queue_depths=depths, job_types=sorted(kernel.job_types))
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        try:
+            await asyncio.wait_for(refresh(), SCRAPE_TIMEOUT_SECONDS)
+        except (StoreUnavailable, TimeoutError) as error:
+            # Serve the last snapshot: HTTP metrics stay visible while Redis is away.
+            log.warning("job metrics are stale, the store is unreachable: %s", error)
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

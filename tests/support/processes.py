@@ -1,0 +1,196 @@
+"""Real processes for tests: an API, a Celery worker and a whole stack, stopped by PID."""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from myspinbot.procutil import child_preexec
+from myspinbot.redis_server import RedisProcess, free_port
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TEST_PLUGINS = "tests.support.jobtypes"
+
+
+def service_env(redis_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment of a service under test: our Redis, our data dir, the test job types."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MYSPINBOT_")}
+    env.update(
+        {
+            "MYSPINBOT_REDIS_URL": redis_url,
+            "MYSPINBOT_DATA_DIR": str(data_dir),
+            "MYSPINBOT_MOCK_STEP_SECONDS": "0.02",
+            "MYSPINBOT_EXTRA_PLUGINS": TEST_PLUGINS,
+            "MYSPINBOT_WORKER_HEARTBEAT_SECONDS": "0.5",
+            "PYTHONPATH": str(REPO_ROOT),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+class ServiceProcess:
+    """One `myspinbot <command>` process with its output in a log file."""
+
+    def __init__(self, name: str, args: list[str], env: dict[str, str], log_dir: Path) -> None:
+        self.name = name
+        self.args = args
+        self.env = env
+        self.log_path = log_dir / f"{name}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+        atexit.register(self.stop)
+
+    def start(self) -> ServiceProcess:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "myspinbot.cli", "--env-file", "/dev/null", *self.args],
+                env=self.env,
+                cwd=REPO_ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=child_preexec,
+            )
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, grace: float = 15.0) -> None:
+        """SIGTERM our PID, wait, then SIGKILL its process group (pool children included)."""
+        process, self.process = self.process, None
+        if process is None:
+            return
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(grace)
+            except subprocess.TimeoutExpired:
+                pass
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(5)
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group at once, as a crash or an OOM kill would."""
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(5)
+            self.process = None
+
+    def log_tail(self, lines: int = 40) -> str:
+        if not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def wait_until(predicate: object, timeout: float, interval: float = 0.05, what: str = "condition") -> None:
+    """Poll `predicate()` until it is true; fail with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+
+
+def http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def worker_online(redis_url: str) -> bool:
+    import redis
+
+    client = redis.Redis.from_url(redis_url, protocol=2)
+    try:
+        return bool(client.zcount("myspinbot:workers", time.time(), "+inf"))
+    finally:
+        client.close()
+
+
+class LiveStack:
+    """A private Redis, an API process and a worker process, like `myspinbot dev` without the UI."""
+
+    def __init__(self, root: Path, *, concurrency: int = 2, extra_env: dict[str, str] | None = None) -> None:
+        self.root = root
+        self.data_dir = root / "data"
+        self.redis = RedisProcess(root / "redis", persist=True)
+        self.api_port = free_port()
+        self.extra_env = extra_env or {}
+        self.concurrency = concurrency
+        self.api: ServiceProcess | None = None
+        self.worker: ServiceProcess | None = None
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def redis_url(self) -> str:
+        return self.redis.url
+
+    def env(self) -> dict[str, str]:
+        return service_env(self.redis_url, self.data_dir, MYSPINBOT_API_URL=self.api_url, **self.extra_env)
+
+    def start(self) -> LiveStack:
+        self.redis.start()
+        atexit.register(self.redis.stop)
+        self.start_worker()
+        self.start_api()
+        return self
+
+    def start_api(self) -> None:
+        self.api = ServiceProcess(
+            "api",
+            ["api", "--port", str(self.api_port), "--no-access-log", "--log-level", "warning"],
+            self.env(),
+            self.root / "logs",
+        ).start()
+        try:
+            wait_until(lambda: http_ok(f"{self.api_url}/health"), 30, what="the API's /health")
+        except TimeoutError:
+            raise RuntimeError(f"API did not start:\n{self.api.log_tail()}") from None
+
+    def stop_api(self) -> None:
+        if self.api is not None:
+            self.api.stop()
+
+    def restart_api(self) -> None:
+        """Stop the API process and start a new one on the same port."""
+        self.stop_api()
+        self.start_api()
+
+    def start_worker(self) -> None:
+        self.worker = ServiceProcess(
+            "worker", ["worker", "-c", str(self.concurrency), "--log-level", "warning"], self.env(), self.root / "logs"
+        ).start()
+        try:
+            wait_until(lambda: worker_online(self.redis_url), 60, what="the worker's heartbeat")
+        except TimeoutError:
+            raise RuntimeError(f"worker did not start:\n{self.worker.log_tail()}") from None
+
+    def stop(self) -> None:
+        if self.api is not None:
+            self.api.stop()
+        if self.worker is not None:
+            self.worker.stop(grace=20)
+        self.redis.stop()
