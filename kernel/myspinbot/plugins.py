@@ -48,7 +48,7 @@ def make_plugin_manager(settings: Settings, *, load_entry_points: bool = True) -
                 raise PluginError(f"MYSPINBOT_EXTRA_PLUGINS: cannot import {module_name!r}: {error}") from error
             pm.register(module, name=module_name)
     except pluggy.PluginValidationError as error:
-        raise PluginError(f"plugin {error.plugin_name!r} is invalid: {error}") from error
+        raise PluginError(f"plugin {plugin_name(pm, error.plugin)!r} is invalid: {error}") from error
     check_hooks(pm)
     return pm
 
@@ -58,7 +58,7 @@ def check_hooks(pm: pluggy.PluginManager) -> None:
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as error:
-        raise PluginError(f"plugin {error.plugin_name!r} implements an unknown hook: {error}") from error
+        raise PluginError(f"plugin {plugin_name(pm, error.plugin)!r} implements an unknown hook: {error}") from error
 
 
 def plugin_name(pm: pluggy.PluginManager, plugin: object) -> str:
@@ -70,8 +70,8 @@ def call_each(pm: pluggy.PluginManager, hook_name: str, **kwargs: Any) -> Iterab
     """Call every implementation of a hook, yielding (plugin name, result) so callers can tell
     which plugin declared what. Implementations may take a subset of the arguments."""
     caller = getattr(pm.hook, hook_name)
-    # pluggy calls the last registered first; reverse to report in registration order.
-    for impl in reversed(caller.get_hookimpls()):
+    # get_hookimpls() is in registration order (pluggy *calls* them last-registered first).
+    for impl in caller.get_hookimpls():
         args = {name: kwargs[name] for name in impl.argnames}
         yield plugin_name(pm, impl.plugin), impl.function(**args)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import struct
@@ -118,7 +119,7 @@ def test_lora_file_is_valid_safetensors(tmp_path: Path) -> None:
     metadata = header.pop("__metadata__")
     spans = sorted(tuple(entry["data_offsets"]) for entry in header.values())
     assert spans[0][0] == 0 and spans[-1][1] == len(data)
-    assert all(end == next_begin for (_, end), (next_begin, _) in zip(spans, spans[1:], strict=False))
+    assert all(end == next_begin for (_, end), (next_begin, _) in itertools.pairwise(spans))
     for name, entry in header.items():
         begin, end = entry["data_offsets"]
         assert entry["dtype"] == "BF16"
@@ -196,12 +197,12 @@ def test_few_steps_give_one_tick_each(tmp_path: Path) -> None:
     assert tick_steps(100_000, MAX_TICKS)[-1] == 100_000 and len(tick_steps(100_000, MAX_TICKS)) == MAX_TICKS
 
 
-def test_each_stage_waits_one_mock_step(tmp_path: Path) -> None:
+def test_each_stage_waits_one_mock_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The job sleeps MYSPINBOT_MOCK_STEP_SECONDS once per stage or tick, so its length is predictable."""
     reporter = FakeReporter()
     ctx = make_context(tmp_path, make_dataset(tmp_path / "uploads"), reporter, step_seconds=0.25)
     waits: list[float] = []
-    ctx.sleep = waits.append  # type: ignore[method-assign]
+    monkeypatch.setattr(ctx, "sleep", waits.append)
     run_training(ctx, TrainParams(base_model="sdxl", max_train_steps=10))
     assert waits == [0.25] * (10 + 3)
 
@@ -396,8 +397,9 @@ def test_params_schema_documents_every_field() -> None:
 
 def test_scheduler_shapes() -> None:
     """Warm-up ramps up, linear and cosine fall to zero, restarts climb back."""
+
     def lr(scheduler: str, step: int) -> float:
-        return learning_rate_at(TrainParams(base_model="m", lr_scheduler=scheduler), step, 100)  # type: ignore[arg-type]
+        return learning_rate_at(TrainParams(base_model="m", lr_scheduler=scheduler), step, 100)
 
     assert lr("constant", 50) == 1e-4
     assert lr("constant_with_warmup", 5) == pytest.approx(5e-5) and lr("constant_with_warmup", 50) == 1e-4

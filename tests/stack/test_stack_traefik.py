@@ -136,7 +136,13 @@ def live_traefik(stack: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
     daemon = Daemon([binary, *live_flags(stack, dynamic_file, ports, workdir / "access.log")], workdir / "traefik.log")
     live = LiveTraefik(daemon, ports)
     try:
-        wait_until(lambda: any(r["name"] == "api@file" for r in live.api("/http/routers")), 15, "Traefik's routers")
+        # Ready once the file provider's routers are in, or it logged why they are not.
+        wait_until(
+            lambda: any(r["provider"] == "file" for r in live.api("/http/routers"))
+            or any(entry["level"] == "error" for entry in live.log_entries()),
+            15,
+            "Traefik to load the file provider",
+        )
         yield live
     finally:
         daemon.stop()
@@ -144,8 +150,10 @@ def live_traefik(stack: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
 
 def router_named(live: LiveTraefik, name: str) -> dict[str, Any]:
     """One router as Traefik reports it."""
-    (router,) = (r for r in live.api("/http/routers") if r["name"] == name)
-    return dict(router)
+    found = {router["name"]: router for router in live.api("/http/routers")}
+    errors = [entry for entry in live.log_entries() if entry["level"] == "error"]
+    assert name in found, f"Traefik has no router {name}, only {sorted(found)}; its errors: {errors}"
+    return dict(found[name])
 
 
 def test_traefik_loads_every_router_without_error(live_traefik: LiveTraefik) -> None:
@@ -172,6 +180,7 @@ def test_traefik_services_target_the_app_containers(live_traefik: LiveTraefik) -
     """Each Traefik service forwards to <compose service>:<app port>."""
     services = {s["name"]: s for s in live_traefik.api("/http/services")}
     for name, port in SERVICE_PORTS.items():
+        assert f"{name}@file" in services, f"no service {name}@file, only {sorted(services)}"
         service = services[f"{name}@file"]
         assert service["status"] == "enabled"
         assert service["loadBalancer"]["servers"] == [{"url": f"http://{name}:{port}"}]

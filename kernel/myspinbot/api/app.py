@@ -11,6 +11,7 @@ from typing import Any
 import pluggy
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.routing import APIRoute, APIWebSocketRoute
+from starlette.routing import Route, WebSocketRoute
 
 from myspinbot import __version__
 from myspinbot.api.deps import require_token
@@ -74,30 +75,35 @@ def create_app(settings: Settings, pm: pluggy.PluginManager | None = None, *, ke
     install_security(app, settings)
 
     protected = [Depends(require_token)]
-    app.include_router(health_router)
-    app.include_router(catalog_router, dependencies=protected)
-    app.include_router(build_job_router(kernel), dependencies=protected)
-    app.include_router(ws_router)
-    add_plugin_routes(app, kernel, protected)
+    kernel_routers = [
+        (health_router, None),
+        (catalog_router, protected),
+        (build_job_router(kernel), protected),
+        (ws_router, None),
+    ]
+    owners = {key: "kernel" for key in route_keys(app)}
+    for router, dependencies in kernel_routers:
+        app.include_router(router, dependencies=dependencies)
+        owners.update({key: "kernel" for key in route_keys(router)})
+    add_plugin_routes(app, kernel, protected, owners)
     kernel.pm.hook.instrument_app(app=app, kernel=kernel)
     return app
 
 
 def route_keys(router: APIRouter | FastAPI) -> dict[tuple[str, str], str]:
-    """(method, path) of every route, mapped to the route's name."""
+    """(method, path) of every route declared directly on a router or app, mapped to its name."""
     keys: dict[tuple[str, str], str] = {}
     for route in router.routes:
-        if isinstance(route, APIRoute):
-            for method in route.methods:
-                keys[(method, route.path)] = route.name
-        elif isinstance(route, APIWebSocketRoute):
+        if isinstance(route, APIWebSocketRoute | WebSocketRoute):
             keys[("WS", route.path)] = route.name
+        elif isinstance(route, APIRoute | Route):
+            for method in route.methods or ():
+                keys[(method, route.path)] = route.name
     return keys
 
 
-def add_plugin_routes(app: FastAPI, kernel: Kernel, protected: list[Any]) -> None:
+def add_plugin_routes(app: FastAPI, kernel: Kernel, protected: list[Any], owners: dict[tuple[str, str], str]) -> None:
     """Mount each plugin's routers, refusing a route that another owner already has."""
-    owners = {key: "kernel" for key in route_keys(app)}
     for plugin, routers in call_each(kernel.pm, "register_routes", settings=kernel.settings, kernel=kernel):
         for router in routers or []:
             if not isinstance(router, APIRouter):

@@ -40,12 +40,12 @@ def progress_text(job: Job) -> str:
     if job.total:
         parts.append(f"{job.step}/{job.total}")
     parts.append(f"{job.progress * 100:.0f}%")
-    if job.message:
+    if job.error:
+        parts.append(f"error: {job.error}")
+    elif job.message:
         parts.append(job.message)
     if job.state is JobState.RUNNING and (eta := format_eta(job.eta_seconds)):
         parts.append(f"ETA {eta}")
-    if job.error:
-        parts.append(f"error: {job.error}")
     return " ".join(parts)
 
 

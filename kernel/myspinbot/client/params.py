@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -52,11 +53,12 @@ def parse_params(job_type: JobType, values: Mapping[str, str]) -> dict[str, Any]
         if key not in properties:
             known = ", ".join(sorted(properties)) or "none"
             raise InputError(key, f"unknown parameter for job type {job_type.name!r} (it takes: {known})")
+    parsed = {key: parse_value(properties[key], text, schema, key) for key, text in values.items()}
     for name in schema.get("required") or ():
         if name not in values:
             description = _resolve(properties.get(name, {}), schema).get("description")
             raise InputError(name, "required parameter missing" + (f" ({description})" if description else ""))
-    return {key: parse_value(properties[key], text, schema, key) for key, text in values.items()}
+    return parsed
 
 
 def parse_value(node: Schema, text: str, root: Schema, field: str) -> Any:
@@ -189,6 +191,9 @@ def _in_bounds(node: Schema, value: float, field: str) -> float:
         raise InputError(field, f"must be > {above}, got {value}")
     if below is not None and value >= below:
         raise InputError(field, f"must be < {below}, got {value}")
+    step = node.get("multipleOf")
+    if step and not math.isclose(value / step, round(value / step)):
+        raise InputError(field, f"must be a multiple of {step}, got {value}")
     return value
 
 
@@ -197,7 +202,19 @@ def _check_length(node: Schema, text: str, field: str) -> str:
         raise InputError(field, f"must be at least {node['minLength']} characters")
     if "maxLength" in node and len(text) > node["maxLength"]:
         raise InputError(field, f"must be at most {node['maxLength']} characters")
+    pattern = node.get("pattern")
+    if isinstance(pattern, str) and _compiles(pattern) and not re.search(pattern, text):
+        raise InputError(field, f"must match {pattern}, got {text!r}")
     return text
+
+
+def _compiles(pattern: str) -> bool:
+    """JSON schema patterns are ECMA regexes; check only those Python reads the same way."""
+    try:
+        re.compile(pattern)
+    except re.error:
+        return False
+    return True
 
 
 def _matches(choice: object, text: str) -> bool:

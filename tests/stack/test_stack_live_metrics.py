@@ -1,0 +1,136 @@
+"""A real Prometheus scrapes a live API while a real worker runs jobs; every dashboard query has data."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+from dashboard_queries import all_values, load_dashboard, queries, render
+from stack_prometheus import LivePrometheus
+from stack_tools import require_tool, wait_until
+from websockets.sync.client import connect
+
+if TYPE_CHECKING:
+    from tests.support.processes import LiveStack
+
+JOBS = 3
+SUCCEEDED = 'myspinbot_jobs_finished_total{type="generate",state="succeeded"}'
+# Wide enough to hold every scrape of the run at a 1 s scrape interval.
+RATE_WINDOW = "30s"
+CONTRACT_METRICS = (
+    "myspinbot_jobs_submitted_total",
+    "myspinbot_jobs_finished_total",
+    "myspinbot_job_duration_seconds_bucket",
+    "myspinbot_job_duration_seconds_sum",
+    "myspinbot_job_duration_seconds_count",
+    "myspinbot_queue_depth",
+    "myspinbot_jobs_running",
+    "myspinbot_ws_clients",
+    "myspinbot_ws_messages_sent_total",
+    "http_requests_total",
+    "http_request_duration_seconds_bucket",
+)
+
+
+def auth_headers(live_stack: LiveStack) -> dict[str, str]:
+    """A bearer header when the live API was started with a token."""
+    token = live_stack.env().get("MYSPINBOT_API_TOKEN")
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+@pytest.fixture(scope="module")
+def prometheus(live_stack: LiveStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LivePrometheus]:
+    """Prometheus scraping the live API every second with the stack's scrape job; stopped by PID."""
+    binary = require_tool("prometheus")
+    address = live_stack.api_url.removeprefix("http://")
+    live = LivePrometheus.start(binary, tmp_path_factory.mktemp("prometheus"), address)
+    try:
+        live.wait_for_api_scrape()
+        yield live
+    finally:
+        live.daemon.stop()
+
+
+def scraped_successes(prometheus: LivePrometheus) -> float:
+    """Succeeded generate jobs as Prometheus last scraped them (0 before the first)."""
+    result = prometheus.query(f"max({SUCCEEDED})")
+    return float(result[0]["value"][1]) if result else 0.0
+
+
+def run_generate_job(client: httpx.Client) -> dict[str, Any]:
+    """Submit a mock video job and wait for the worker to finish it."""
+    response = client.post("/api/generate", json={"prompt": "a red fox", "num_frames": 17})
+    assert response.status_code == 202, response.text
+    job_id = response.json()["id"]
+    job: dict[str, Any] = {}
+
+    def finished() -> bool:
+        nonlocal job
+        job = client.get(f"/api/jobs/{job_id}").json()
+        return job["state"] in {"succeeded", "failed", "cancelled"}
+
+    wait_until(finished, 30, f"job {job_id} to finish", interval=0.05)
+    return job
+
+
+@pytest.fixture(scope="module")
+def jobs_ran(live_stack: LiveStack, prometheus: LivePrometheus) -> None:
+    """Jobs run one after another, each end seen by its own scrape, while a WebSocket client watches."""
+    ws_url = live_stack.api_url.replace("http://", "ws://", 1) + "/ws"
+    headers = auth_headers(live_stack)
+    with connect(ws_url, additional_headers=headers, open_timeout=10) as ws, httpx.Client(
+        base_url=live_stack.api_url, headers=headers, timeout=10
+    ) as client:
+        assert json.loads(ws.recv(timeout=10))["type"] == "hello"
+        for _ in range(JOBS):
+            before = scraped_successes(prometheus)
+            job = run_generate_job(client)
+            assert job["state"] == "succeeded", job
+            # The next job starts only once Prometheus has this one, so the counters grow between scrapes.
+            wait_until(lambda before=before: scraped_successes(prometheus) > before, 15, "a scrape after the job")
+        time.sleep(1.5)  # one more scrape with the WebSocket client still connected
+
+
+def test_every_dashboard_query_has_data(prometheus: LivePrometheus, jobs_ran: None) -> None:
+    """Each query of each Grafana panel returns finite data from the real Prometheus."""
+    dashboard = load_dashboard()
+    values = all_values(dashboard, RATE_WINDOW)
+    rendered = {f"{q.panel_title} {q.ref_id}": render(q.expr, values) for q in queries(dashboard)}
+    missing = list(rendered)
+    deadline = time.monotonic() + 20
+    while missing and time.monotonic() < deadline:
+        missing = [name for name in missing if not prometheus.has_finite_data(rendered[name])]
+        time.sleep(0.5)
+    assert missing == [], {name: rendered[name] for name in missing}
+
+
+def test_job_rate_counts_the_jobs(prometheus: LivePrometheus, jobs_ran: None) -> None:
+    """The Job Rate panel shows succeeded generate jobs at a rate above zero."""
+    (query,) = (q for q in queries(load_dashboard()) if q.panel_title == "Job Rate" and q.ref_id == "A")
+    expr = render(query.expr, all_values(load_dashboard(), RATE_WINDOW))
+    samples = {
+        (s["metric"]["type"], s["metric"]["state"]): float(s["value"][1]) for s in prometheus.query(expr)
+    }
+    assert samples[("generate", "succeeded")] > 0
+
+
+def test_live_metrics_pass_promtool_lint(live_stack: LiveStack, jobs_ran: None, tmp_path: Path) -> None:
+    """The API's /metrics (classic text format) has every contract metric and no promtool lint finding."""
+    promtool = require_tool("promtool")
+    response = httpx.get(
+        f"{live_stack.api_url}/metrics", headers={"Accept": "text/plain; version=0.0.4"}, timeout=10
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    text = response.text
+    for name in CONTRACT_METRICS:
+        assert f"\n{name}{{" in text or f"\n{name} " in text, f"/metrics lacks {name}"
+    (tmp_path / "metrics.txt").write_text(text)
+    result = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
