@@ -21,7 +21,7 @@ install: $(STAMP)
 $(STAMP): requirements-dev.txt $(foreach d,$(DISTS),$(d)/pyproject.toml)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -r requirements-dev.txt $(foreach d,$(DISTS),-e $(d))
+	$(BIN)/python -m pip install -q -r requirements-dev.txt $(foreach d,$(DISTS),-e $(d)) -e "plugins/video_generate[video]"
 	touch $(STAMP)
 
 system-deps:

@@ -188,6 +188,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=os.environ.get("MYSPINBOT_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # One line per HTTP request from the client library drowns the output of the job commands.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     args_list = list(sys.argv[1:] if argv is None else argv)
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--env-file", default=".env.local")

@@ -117,7 +117,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one job command on its own (until `myspinbot.cli` dispatches to `register`)."""
+    """Run the job commands alone (`python -m myspinbot.cli_jobs`); `myspinbot` includes them too."""
     parser = argparse.ArgumentParser(prog="myspinbot", description="MySpinBot job commands")
     register(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
     args = parser.parse_args(argv)

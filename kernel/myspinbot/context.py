@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import mimetypes
-import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -98,7 +97,7 @@ class JobContext:
         if source.resolve() != target.resolve():
             # Move when possible so large outputs are not copied twice.
             try:
-                os.replace(source, target)
+                source.replace(target)
             except OSError:
                 shutil.copyfile(source, target)
         self.reporter.record_artifact(

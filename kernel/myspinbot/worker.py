@@ -53,7 +53,7 @@ def create_celery(
     )
     for job_type in kernel.job_types.values():
         register_task(app, kernel, job_type)
-    app.myspinbot_kernel = kernel  # type: ignore[attr-defined]
+    app.myspinbot_kernel = kernel
     connect_worker_signals(app, kernel)
     return app
 
@@ -76,7 +76,7 @@ def register_task(app: Celery, kernel: Kernel, job_type: JobType) -> None:
 
 def kernel_of(app: Celery) -> Kernel:
     """The kernel a Celery app was built with."""
-    kernel: Kernel = app.myspinbot_kernel  # type: ignore[attr-defined]
+    kernel: Kernel = app.myspinbot_kernel
     return kernel
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
@@ -13,7 +13,7 @@ from myspinbot.client.models import JobType
 from myspinbot.client.params import InputError, assign_files, parse_params, split_assignments
 
 
-class Scheduler(str, Enum):
+class Scheduler(StrEnum):
     DDIM = "ddim"
     EULER = "euler"
 

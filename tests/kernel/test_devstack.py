@@ -60,7 +60,18 @@ def test_dev_starts_everything_and_ctrl_c_leaves_nothing(tmp_path: Path) -> None
     )
     log = (tmp_path / "dev.log").open("wb")
     dev = subprocess.Popen(
-        [sys.executable, "-m", "myspinbot.cli", "--env-file", "/dev/null", "dev", "--api-port", str(api_port), "--ui-port", str(ui_port)],
+        [
+            sys.executable,
+            "-m",
+            "myspinbot.cli",
+            "--env-file",
+            "/dev/null",
+            "dev",
+            "--api-port",
+            str(api_port),
+            "--ui-port",
+            str(ui_port),
+        ],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -77,7 +88,14 @@ def test_dev_starts_everything_and_ctrl_c_leaves_nothing(tmp_path: Path) -> None
 
         wait_until(healthy, 90, interval=0.2, what="dev stack health with a worker online")
         if find_spec("myspinbot_ui") is not None:
-            wait_until(lambda: httpx.get(f"http://127.0.0.1:{ui_port}/", timeout=1).status_code == 200 if _up(ui_port) else False, 60, interval=0.3, what="the dashboard")
+            wait_until(
+                lambda: (
+                    httpx.get(f"http://127.0.0.1:{ui_port}/", timeout=1).status_code == 200 if _up(ui_port) else False
+                ),
+                60,
+                interval=0.3,
+                what="the dashboard",
+            )
         started = descendants(dev.pid)
         assert len(started) >= 3  # redis, worker (+ pool), api
         dev.send_signal(signal.SIGINT)

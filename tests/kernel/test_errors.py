@@ -39,13 +39,27 @@ def assert_error_shape(body: dict[str, Any], status: int, code: str | None = Non
         ("post", "/api/jobs/sleepy", {"json": {"steps": 0}}, 422, "invalid_params"),
         ("post", "/api/jobs/sleepy", {"json": {"stepz": 1}}, 422, "invalid_params"),
         ("post", "/api/jobs/sleepy", {"json": [1, 2]}, 422, "invalid_params"),
-        ("post", "/api/jobs/sleepy", {"content": b"{not json", "headers": {"content-type": "application/json"}}, 400, "invalid_json"),
-        ("post", "/api/jobs/sleepy", {"content": b"x", "headers": {"content-type": "text/plain"}}, 415, "unsupported_media_type"),
+        (
+            "post",
+            "/api/jobs/sleepy",
+            {"content": b"{not json", "headers": {"content-type": "application/json"}},
+            400,
+            "invalid_json",
+        ),
+        (
+            "post",
+            "/api/jobs/sleepy",
+            {"content": b"x", "headers": {"content-type": "text/plain"}},
+            415,
+            "unsupported_media_type",
+        ),
         ("get", "/api/jobs?limit=0", {}, 422, "invalid_params"),
         ("get", "/api/jobs?state=bogus", {}, 422, "invalid_params"),
     ],
 )
-def test_errors_share_one_shape(client: TestClient, method: str, path: str, kwargs: dict[str, Any], status: int, code: str) -> None:
+def test_errors_share_one_shape(
+    client: TestClient, method: str, path: str, kwargs: dict[str, Any], status: int, code: str
+) -> None:
     """Framework and application errors all answer the common error body."""
     response = getattr(client, method)(path, **kwargs)
     assert response.status_code == status, response.text

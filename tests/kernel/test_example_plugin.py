@@ -19,7 +19,18 @@ def stack_with_example(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Liv
     """An API and a worker that see examples/upscale installed (non-editable) in a site dir."""
     site = tmp_path_factory.mktemp("site")
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target", str(site), str(REPO_ROOT / "examples" / "upscale")],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(site),
+            str(REPO_ROOT / "examples" / "upscale"),
+        ],
         check=True,
         timeout=180,
     )

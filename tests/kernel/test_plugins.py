@@ -66,7 +66,9 @@ def test_throwaway_plugin_adds_job_type_and_route(settings: Settings) -> None:
         return {"plugin": "echo"}
 
     throwaway = plugin(
-        register_job_types=lambda: [JobType(name="echo", title="Echo", params=EchoParams, run=run_echo, route="/api/echo")],
+        register_job_types=lambda: [
+            JobType(name="echo", title="Echo", params=EchoParams, run=run_echo, route="/api/echo")
+        ],
         register_routes=lambda: [router],
     )
     pm.register(throwaway, name="throwaway")
@@ -94,7 +96,10 @@ def test_disabling_a_plugin_removes_its_job_type(settings: Settings) -> None:
 def test_two_plugins_claiming_one_job_type_fail_naming_both(settings: Settings) -> None:
     """Two plugins registering the same job type fail start-up with a message naming both."""
     pm = make_plugin_manager(settings)
-    pm.register(plugin(register_job_types=lambda: [JobType(name="generate", title="Mine", params=EchoParams, run=run_echo)]), name="impostor")
+    pm.register(
+        plugin(register_job_types=lambda: [JobType(name="generate", title="Mine", params=EchoParams, run=run_echo)]),
+        name="impostor",
+    )
     with pytest.raises(PluginError) as caught:
         Kernel(settings, pm)
     assert "'generate'" in str(caught.value)
@@ -104,7 +109,14 @@ def test_two_plugins_claiming_one_job_type_fail_naming_both(settings: Settings) 
 def test_two_plugins_claiming_one_route_alias_fail_naming_both(settings: Settings) -> None:
     """A route alias claimed twice fails start-up naming both plugins."""
     pm = make_plugin_manager(settings)
-    pm.register(plugin(register_job_types=lambda: [JobType(name="other", title="Other", params=EchoParams, run=run_echo, route="/api/train")]), name="squatter")
+    pm.register(
+        plugin(
+            register_job_types=lambda: [
+                JobType(name="other", title="Other", params=EchoParams, run=run_echo, route="/api/train")
+            ]
+        ),
+        name="squatter",
+    )
     with pytest.raises(PluginError, match=r"(?s)/api/train.*lora_train.*squatter"):
         Kernel(settings, pm)
 
@@ -129,14 +141,20 @@ def test_hook_with_no_spec_is_rejected(settings: Settings) -> None:
     pm.register(plugin(register_jobtypes=lambda: []), name="typo")
     from myspinbot.plugins import check_hooks
 
-    with pytest.raises(PluginError, match="typo.*unknown hook"):
+    with pytest.raises(PluginError, match=r"typo.*unknown hook"):
         check_hooks(pm)
 
 
 def test_cli_lists_plugins_and_fails_on_clash(tmp_path: object) -> None:
     """`myspinbot plugins` lists the built-ins; a clashing plugin makes `myspinbot api` exit naming both."""
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO_ROOT), "MYSPINBOT_REDIS_URL": "redis://127.0.0.1:1/0"}
-    listed = subprocess.run([sys.executable, "-m", "myspinbot.cli", "--env-file", "/dev/null", "plugins"], env=env, capture_output=True, text=True, timeout=60)
+    listed = subprocess.run(
+        [sys.executable, "-m", "myspinbot.cli", "--env-file", "/dev/null", "plugins"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert listed.returncode == 0, listed.stderr
     for name, distribution in BUILT_IN.items():
         assert name in listed.stdout and distribution in listed.stdout

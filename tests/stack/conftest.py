@@ -13,10 +13,12 @@ from stack_tools import require_tool
 @pytest.fixture(scope="session")
 def compose_bin() -> Path:
     """The Docker Compose v2 binary."""
-    return require_tool("docker-compose")
+    binary: Path = require_tool("docker-compose")
+    return binary
 
 
 @pytest.fixture(scope="session")
 def stack(compose_bin: Path) -> dict[str, Any]:
     """The compose file resolved with every profile's services (Redis Insight included)."""
-    return resolved_config(compose_bin, "--profile", "tools")
+    config: dict[str, Any] = resolved_config(compose_bin, "--profile", "tools")
+    return config

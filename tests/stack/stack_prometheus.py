@@ -51,7 +51,7 @@ class LivePrometheus:
         config_file = workdir / "prometheus.yml"
         config_file.write_text(yaml.safe_dump(config_for_test(api_address)))
         port = free_port()
-        argv = [
+        argv: list[str | Path] = [
             binary,
             f"--config.file={config_file}",
             f"--storage.tsdb.path={workdir / 'tsdb'}",
@@ -65,11 +65,11 @@ class LivePrometheus:
             raise
         return live
 
-    def api_target_up(self) -> bool:
-        """Whether the API target has been scraped successfully."""
+    def api_target_state(self) -> str:
+        """How the API target's last scrape went, for failure messages."""
         response = httpx.get(f"{self.url}/api/v1/targets", timeout=5)
-        targets = response.json()["data"]["activeTargets"]
-        return any(t["labels"]["job"] == API_JOB and t["health"] == "up" for t in targets)
+        targets = [t for t in response.json()["data"]["activeTargets"] if t["labels"]["job"] == API_JOB]
+        return "; ".join(f"{t['scrapeUrl']} {t['health']} {t['lastError']}".strip() for t in targets) or "no target"
 
     def query(self, expr: str) -> list[dict[str, Any]]:
         """An instant query's result vector; a PromQL error fails the test with Prometheus's message."""
@@ -81,7 +81,3 @@ class LivePrometheus:
     def has_finite_data(self, expr: str) -> bool:
         """Whether the query returns at least one series with a finite value (not NaN)."""
         return any(math.isfinite(float(sample["value"][1])) for sample in self.query(expr))
-
-    def wait_for_api_scrape(self, timeout: float = 20) -> None:
-        """Block until Prometheus has scraped the API at least once."""
-        wait_until(self.api_target_up, timeout, "Prometheus to scrape the API", interval=0.2)

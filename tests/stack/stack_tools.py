@@ -74,8 +74,8 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until(check: Callable[[], bool], timeout: float, what: str, interval: float = 0.1) -> None:
-    """Poll `check` until it is true; fail the test naming `what` after `timeout` seconds."""
+def wait_until(check: Callable[[], bool], timeout: float, what: str | Callable[[], str], interval: float = 0.1) -> None:
+    """Poll `check` until it is true; fail the test naming `what` (text, or made at failure) after `timeout` s."""
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -84,7 +84,8 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str, interval: f
         except Exception:  # a server still starting refuses or resets connections
             pass
         if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}", pytrace=False)
+            description = what if isinstance(what, str) else what()
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {description}", pytrace=False)
         time.sleep(interval)
 
 

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 import yaml
-from dotenv import dotenv_values
 from stack_compose import COMPOSE_FILE, TEST_SECRETS, command_option, compose_env, resolved_config, run_compose
 from stack_tools import REPO_ROOT
+
+from myspinbot.envfile import parse_env_file
 
 ALL_SERVICES = {"traefik", "api", "worker", "ui", "redis", "prometheus", "grafana", "redisinsight"}
 APP_PORTS = {"api": "3000", "ui": "3001"}
@@ -41,7 +42,7 @@ def test_compose_refuses_to_run_without_a_secret(compose_bin: Path, secret: str)
 
 def test_committed_env_holds_no_secret() -> None:
     """.env leaves both secrets empty, so a fresh clone cannot start with a known token."""
-    values = dotenv_values(REPO_ROOT / ".env")
+    values = parse_env_file(REPO_ROOT / ".env")
     for secret in TEST_SECRETS:
         assert values[secret] == ""
 
@@ -139,7 +140,8 @@ def test_api_and_worker_share_settings_and_data(stack: dict[str, Any]) -> None:
     assert env["MYSPINBOT_REDIS_URL"] == "redis://redis:6379/0"
     assert env["MYSPINBOT_API_TOKEN"] == TEST_SECRETS["MYSPINBOT_API_TOKEN"]
     data_volumes = [
-        {(v["source"], v["target"]) for v in s["volumes"] if v["target"] == env["MYSPINBOT_DATA_DIR"]} for s in (api, worker)
+        {(v["source"], v["target"]) for v in s["volumes"] if v["target"] == env["MYSPINBOT_DATA_DIR"]}
+        for s in (api, worker)
     ]
     assert data_volumes[0] == data_volumes[1] and len(data_volumes[0]) == 1
     assert ui["environment"]["MYSPINBOT_API_URL"] == f"http://api:{APP_PORTS['api']}"
@@ -157,7 +159,8 @@ def test_bind_mounts_exist(stack: dict[str, Any]) -> None:
 
 def dockerfile_of(service: dict[str, Any]) -> Path:
     """The Dockerfile a service builds from."""
-    return Path(service["build"]["context"]) / service["build"].get("dockerfile", "Dockerfile")
+    build: dict[str, str] = service["build"]
+    return Path(build["context"]) / build.get("dockerfile", "Dockerfile")
 
 
 def test_build_contexts_and_dockerfiles_exist(stack: dict[str, Any]) -> None:
@@ -179,7 +182,10 @@ FOLDER_ARG = re.compile(r"(/src/\S+)")
 @pytest.mark.parametrize(
     ("dockerfile", "distributions"),
     [
-        ("docker/api.Dockerfile", ["kernel", "plugins/redis_store", "plugins/metrics", "plugins/lora_train", "plugins/video_generate"]),
+        (
+            "docker/api.Dockerfile",
+            ["kernel", "plugins/redis_store", "plugins/metrics", "plugins/lora_train", "plugins/video_generate"],
+        ),
         ("docker/ui.Dockerfile", ["kernel", "ui_flet"]),
     ],
 )

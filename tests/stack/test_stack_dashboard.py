@@ -39,7 +39,8 @@ PANEL_METRICS = {
 @pytest.fixture(scope="module")
 def dashboard() -> dict[str, Any]:
     """The dashboard JSON."""
-    return load_dashboard()
+    loaded: dict[str, Any] = load_dashboard()
+    return loaded
 
 
 def provisioned_datasource() -> dict[str, Any]:
@@ -179,7 +180,7 @@ SERIES_PER_REPLICA = {
 }
 
 # (panel, refId) -> [(labels, value)] at 10 m, each value worked out by hand from the series above.
-EXPECTED = {
+EXPECTED: dict[tuple[str, str], list[tuple[str, float]]] = {
     ("Job Rate", "A"): [('{type="generate",state="succeeded"}', 60), ('{type="generate",state="failed"}', 0)],
     ("Job Rate", "B"): [('{type="generate"}', 60)],  # per minute, not doubled by the second replica
     ("Job Duration", "A"): [('{type="generate"}', 1.5)],  # rank 10 of 20: halfway between 8 and 12 in (1, 2]

@@ -51,7 +51,6 @@ def prometheus(live_stack: LiveStack, tmp_path_factory: pytest.TempPathFactory) 
     address = live_stack.api_url.removeprefix("http://")
     live = LivePrometheus.start(binary, tmp_path_factory.mktemp("prometheus"), address)
     try:
-        live.wait_for_api_scrape()
         yield live
     finally:
         live.daemon.stop()
@@ -81,20 +80,30 @@ def run_generate_job(client: httpx.Client) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def jobs_ran(live_stack: LiveStack, prometheus: LivePrometheus) -> None:
-    """Jobs run one after another, each end seen by its own scrape, while a WebSocket client watches."""
+    """Jobs run one after another, each end seen by its own scrape, while a WebSocket client watches.
+
+    The first job runs while Prometheus waits for its first scrape (~5 s); the next ones then make
+    every job counter and histogram bucket grow between two scrapes, so rates are above zero.
+    """
     ws_url = live_stack.api_url.replace("http://", "ws://", 1) + "/ws"
     headers = auth_headers(live_stack)
-    with connect(ws_url, additional_headers=headers, open_timeout=10) as ws, httpx.Client(
-        base_url=live_stack.api_url, headers=headers, timeout=10
-    ) as client:
+    # The client reads only the hello frame: an unbounded receive buffer keeps the job events that
+    # follow from pausing its reader, which would stall the closing handshake until its timeout.
+    with (
+        connect(ws_url, additional_headers=headers, open_timeout=10, max_queue=None) as ws,
+        httpx.Client(base_url=live_stack.api_url, headers=headers, timeout=10) as client,
+    ):
         assert json.loads(ws.recv(timeout=10))["type"] == "hello"
         for _ in range(JOBS):
             before = scraped_successes(prometheus)
             job = run_generate_job(client)
             assert job["state"] == "succeeded", job
+
             # The next job starts only once Prometheus has this one, so the counters grow between scrapes.
-            wait_until(lambda before=before: scraped_successes(prometheus) > before, 15, "a scrape after the job")
-        time.sleep(1.5)  # one more scrape with the WebSocket client still connected
+            def scraped(before: float = before) -> bool:
+                return scraped_successes(prometheus) > before
+
+            wait_until(scraped, 15, lambda: f"a scrape after the job; API target: {prometheus.api_target_state()}")
 
 
 def test_every_dashboard_query_has_data(prometheus: LivePrometheus, jobs_ran: None) -> None:
@@ -114,18 +123,14 @@ def test_job_rate_counts_the_jobs(prometheus: LivePrometheus, jobs_ran: None) ->
     """The Job Rate panel shows succeeded generate jobs at a rate above zero."""
     (query,) = (q for q in queries(load_dashboard()) if q.panel_title == "Job Rate" and q.ref_id == "A")
     expr = render(query.expr, all_values(load_dashboard(), RATE_WINDOW))
-    samples = {
-        (s["metric"]["type"], s["metric"]["state"]): float(s["value"][1]) for s in prometheus.query(expr)
-    }
+    samples = {(s["metric"]["type"], s["metric"]["state"]): float(s["value"][1]) for s in prometheus.query(expr)}
     assert samples[("generate", "succeeded")] > 0
 
 
 def test_live_metrics_pass_promtool_lint(live_stack: LiveStack, jobs_ran: None, tmp_path: Path) -> None:
     """The API's /metrics (classic text format) has every contract metric and no promtool lint finding."""
     promtool = require_tool("promtool")
-    response = httpx.get(
-        f"{live_stack.api_url}/metrics", headers={"Accept": "text/plain; version=0.0.4"}, timeout=10
-    )
+    response = httpx.get(f"{live_stack.api_url}/metrics", headers={"Accept": "text/plain; version=0.0.4"}, timeout=10)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     text = response.text

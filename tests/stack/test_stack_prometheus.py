@@ -15,7 +15,9 @@ from stack_tools import require_tool
 def test_promtool_accepts_the_config() -> None:
     """`promtool check config` accepts monitoring/prometheus.yml."""
     promtool = require_tool("promtool")
-    result = subprocess.run([promtool, "check", "config", PROMETHEUS_CONFIG], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [promtool, "check", "config", PROMETHEUS_CONFIG], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS" in result.stdout
 

@@ -138,14 +138,16 @@ def live_traefik(stack: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
     try:
         # Ready once the file provider's routers are in, or it logged why they are not.
         wait_until(
-            lambda: any(r["provider"] == "file" for r in live.api("/http/routers"))
-            or any(entry["level"] == "error" for entry in live.log_entries()),
+            lambda: (
+                any(r["provider"] == "file" for r in live.api("/http/routers"))
+                or any(entry["level"] == "error" for entry in live.log_entries())
+            ),
             15,
             "Traefik to load the file provider",
         )
         yield live
     finally:
-        daemon.stop()
+        daemon.stop(grace=2)  # no need to sit through its graceful shutdown
 
 
 def router_named(live: LiveTraefik, name: str) -> dict[str, Any]:
@@ -220,4 +222,3 @@ def test_public_routes(live_traefik: LiveTraefik, host: str, path: str, routed: 
     """api and ui requests are forwarded (502: no container here); /metrics and other hosts get 404."""
     status = request_via_websecure(live_traefik, host, path)
     assert status == (502 if routed else 404)
-

@@ -108,6 +108,7 @@ class EventGateway:
         self.stats = stats or LiveStats()
         self.position = "0-0"  # id of the last event dispatched
         self._task: asyncio.Task[None] | None = None
+        self._closing: set[asyncio.Task[None]] = set()  # drops in flight, kept so they are not collected
         self.ready = asyncio.Event()
 
     async def start(self) -> None:
@@ -171,4 +172,6 @@ class EventGateway:
             if frame is None:
                 frame = event_frame(event)
             if not client.offer(frame):
-                asyncio.create_task(client.drop(SLOW_CLOSE_CODE, SLOW_CLOSE_REASON))
+                task = asyncio.create_task(client.drop(SLOW_CLOSE_CODE, SLOW_CLOSE_REASON))
+                self._closing.add(task)
+                task.add_done_callback(self._closing.discard)

@@ -71,7 +71,7 @@ def build_job_router(kernel: Kernel) -> APIRouter:
         store: StoreDep,
         kernel: KernelDep,
         state: Annotated[JobState | None, Query(description="Only jobs in this state")] = None,
-        type: Annotated[str | None, Query(description="Only jobs of this type", max_length=40)] = None,  # noqa: A002
+        type: Annotated[str | None, Query(description="Only jobs of this type", max_length=40)] = None,
         limit: Annotated[int, Query(ge=1, le=200, description="Jobs per page")] = 50,
         cursor: Annotated[
             str | None, Query(pattern=r"^\d{1,19}$", description="next_cursor of the previous page")

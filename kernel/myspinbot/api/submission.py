@@ -54,7 +54,7 @@ async def read_request(request: Request, kernel: Kernel) -> tuple[dict[str, Any]
     if declared and declared.isdigit() and int(declared) > settings.max_request_bytes:
         raise ApiError(413, f"request body is {declared} bytes; the limit is {settings.max_request_bytes} bytes")
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type == "multipart/form-data":
+    if content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
         form = await request.form(max_files=settings.max_files + 1, max_fields=1000)
         params: dict[str, Any] = {}
         uploads: list[tuple[str, UploadFile]] = []

@@ -6,6 +6,7 @@ job's folder is moved into place, so a rejected request leaves no file behind.
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import zipfile
 from dataclasses import dataclass
@@ -83,15 +84,23 @@ def group_uploads(
 
 
 async def store_uploads(matched: list[tuple[FileSpec, UploadFile]], folder: Path, limits: UploadLimits) -> list[Path]:
-    """Write uploads into `folder` under sanitised, unique names and check their content."""
+    """Write uploads into `folder` under sanitised, unique names and check their content.
+
+    Copying and decoding are blocking work, so they run on a worker thread, off the event loop.
+    """
+    return await asyncio.to_thread(write_uploads, matched, folder, limits)
+
+
+def write_uploads(matched: list[tuple[FileSpec, UploadFile]], folder: Path, limits: UploadLimits) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=False)
     stored: list[Path] = []
     for spec, upload in matched:
         target = unique_path(folder, upload.filename or "upload")
         limit = min(spec.max_bytes or limits.max_file_bytes, limits.max_file_bytes)
         written = 0
+        upload.file.seek(0)
         with target.open("wb") as out:
-            while chunk := await upload.read(COPY_CHUNK):
+            while chunk := upload.file.read(COPY_CHUNK):
                 written += len(chunk)
                 if written > limit:
                     raise ApiError(

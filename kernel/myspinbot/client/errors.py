@@ -51,7 +51,7 @@ class ApiError(Exception):
         return {"error": body}
 
 
-class ApiUnavailable(ApiError):  # noqa: N818 - the name the API's users know
+class ApiUnavailable(ApiError):
     """The API could not be reached (refused, timed out, connection dropped); status is 0."""
 
     def __init__(self, url: str, reason: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from myspinbot import Settings, hookimpl
-
 from myspinbot_redis_store.store import RedisJobStore
 
 __all__ = ["RedisJobStore", "job_store"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import functools
 import time
 from collections.abc import Awaitable, Callable
@@ -71,7 +72,9 @@ class RedisJobStore:
         job_ttl_seconds: int = 7 * 24 * 3600,
         idempotency_seconds: int = 24 * 3600,
     ) -> None:
-        self.redis = redis
+        # redis-py's type hints do not model decode_responses=True (every reply here is str),
+        # so the client is handled as Any and replies are converted where they are read.
+        self.redis: Any = redis
         self.keys = keys or Keys()
         self.events_max_len = events_max_len
         self.job_ttl_seconds = job_ttl_seconds
@@ -191,15 +194,15 @@ class RedisJobStore:
         next_cursor = str(page[-1][1]) if len(found) > limit and page else None
         return JobPage(jobs=[job for job, _ in page], next_cursor=next_cursor)
 
-    async def _records(self, job_ids: list[str]) -> list[str | None]:
+    async def _records(self, job_ids: builtins.list[str]) -> builtins.list[str | None]:
         pipe = self.redis.pipeline(transaction=False)
         for job_id in job_ids:
             pipe.hget(self.keys.job(job_id), "json")
         return cast(list[str | None], await pipe.execute())
 
     @unavailable_on_connection_error
-    async def active_jobs(self, limit: int = 500) -> list[Job]:
-        jobs: list[Job] = []
+    async def active_jobs(self, limit: int = 500) -> builtins.list[Job]:
+        jobs: builtins.list[Job] = []
         for state in (JobState.RUNNING, JobState.QUEUED):
             ids = await self.redis.zrevrange(self.keys.by_state(state), 0, limit - 1)
             jobs.extend(Job.model_validate_json(raw) for raw in await self._records(ids) if raw)
@@ -260,7 +263,7 @@ class RedisJobStore:
         return str(last[0][0]) if last else "0-0"
 
     @unavailable_on_connection_error
-    async def events_after(self, last_id: str, count: int = 1000) -> list[JobEvent]:
+    async def events_after(self, last_id: str, count: int = 1000) -> builtins.list[JobEvent]:
         if last_id not in ("0", "0-0"):
             first = await self.redis.xrange(self.keys.events, count=1)
             # Conservative: an id older than the oldest kept may have lost events after it.
@@ -270,7 +273,7 @@ class RedisJobStore:
         return [self._event(entry_id, fields) for entry_id, fields in entries]
 
     @unavailable_on_connection_error
-    async def read_events(self, last_id: str, block_ms: int, count: int = 500) -> list[JobEvent]:
+    async def read_events(self, last_id: str, block_ms: int, count: int = 500) -> builtins.list[JobEvent]:
         reply = await self.redis.xread({self.keys.events: last_id}, count=count, block=block_ms)
         if not reply:
             return []
@@ -318,7 +321,7 @@ class RedisJobStore:
         return stats
 
     @unavailable_on_connection_error
-    async def queue_depths(self, queues: list[str]) -> dict[str, int]:
+    async def queue_depths(self, queues: builtins.list[str]) -> dict[str, int]:
         pipe = self.redis.pipeline(transaction=False)
         for queue in queues:
             for suffix in KOMBU_PRIORITY_SUFFIXES:

@@ -1,0 +1,35 @@
+"""The API container's health check command, run for real against a live API."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import TYPE_CHECKING, Any
+
+from stack_tools import free_port
+
+if TYPE_CHECKING:
+    from tests.support.processes import LiveStack
+
+IN_CONTAINER = "http://127.0.0.1:3000"
+
+
+def api_check_against(stack: dict[str, Any], base_url: str) -> subprocess.CompletedProcess[str]:
+    """Run the compose file's API health check (a `python -c` one-liner) aimed at `base_url`."""
+    kind, python, flag, code = stack["services"]["api"]["healthcheck"]["test"]
+    assert (kind, python, flag) == ("CMD", "python", "-c")
+    assert IN_CONTAINER in code
+    argv = [sys.executable, flag, code.replace(IN_CONTAINER, base_url)]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+
+
+def test_api_health_check_passes_on_a_live_api(stack: dict[str, Any], live_stack: LiveStack) -> None:
+    """Against a running API with Redis up, the health check exits 0."""
+    result = api_check_against(stack, live_stack.api_url)
+    assert result.returncode == 0, result.stderr
+
+
+def test_api_health_check_fails_without_an_api(stack: dict[str, Any]) -> None:
+    """With nothing listening, the health check exits non-zero."""
+    result = api_check_against(stack, f"http://127.0.0.1:{free_port()}")
+    assert result.returncode != 0

@@ -1,0 +1,53 @@
+""".env, .env.local and the compose environment speak the app's settings, with no stray names."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from stack_compose import COMPOSE_FILE
+from stack_tools import REPO_ROOT
+
+from myspinbot.envfile import parse_env_file
+from myspinbot.settings import Settings
+
+# `${NAME}`, `${NAME:-default}`, `${NAME:?message}` in the compose file.
+INTERPOLATED = re.compile(r"\$\{(\w+)(?::?[-?+][^}]*)?\}")
+
+
+def setting_variables() -> set[str]:
+    """Every variable the app reads: MYSPINBOT_<field> for each settings field."""
+    return {f"MYSPINBOT_{name.upper()}" for name in Settings.model_fields}
+
+
+def as_settings(env: dict[str, str]) -> Settings:
+    """Settings built from MYSPINBOT_* variables (raises when one is invalid)."""
+    fields = {
+        key.removeprefix("MYSPINBOT_").lower(): value for key, value in env.items() if key.startswith("MYSPINBOT_")
+    }
+    return Settings.model_validate(fields)
+
+
+def test_env_local_is_a_valid_outside_container_setup() -> None:
+    """.env.local sets only real settings, all valid, pointing at localhost."""
+    values = parse_env_file(REPO_ROOT / ".env.local")
+    assert set(values) <= setting_variables(), set(values) - setting_variables()
+    settings = as_settings(values)
+    assert settings.redis_url.startswith("redis://127.0.0.1:")
+    assert settings.api_url == "http://127.0.0.1:3000"
+    assert not settings.data_dir.is_absolute()
+
+
+def test_compose_passes_only_real_settings(stack: dict[str, Any]) -> None:
+    """The app containers get only variables the app reads (a typo would be silently ignored), all valid."""
+    for name in ("api", "worker", "ui"):
+        environment: dict[str, str] = stack["services"][name]["environment"]
+        app_variables = {key for key in environment if key.startswith("MYSPINBOT_")}
+        assert app_variables <= setting_variables(), (name, app_variables - setting_variables())
+        as_settings(environment)
+
+
+def test_env_lists_every_variable_the_compose_file_reads() -> None:
+    """.env documents each `${VAR}` of docker-compose.yml, and nothing else."""
+    used = set(INTERPOLATED.findall(COMPOSE_FILE.read_text())) - {"COMPOSE_PROJECT_NAME"}
+    assert set(parse_env_file(REPO_ROOT / ".env")) == used

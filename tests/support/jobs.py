@@ -1,0 +1,55 @@
+"""Helpers for tests that run jobs: waiting, collecting events, making images."""
+
+from __future__ import annotations
+
+import io
+import time
+from typing import Any
+
+from fastapi.testclient import TestClient
+from starlette.testclient import WebSocketTestSession
+
+FINISHED = ("succeeded", "failed", "cancelled")
+
+
+def wait_state(
+    client: TestClient, job_id: str, states: tuple[str, ...] = FINISHED, timeout: float = 30
+) -> dict[str, Any]:
+    """Poll the job until it is in one of `states`."""
+    deadline = time.monotonic() + timeout
+    job: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        job = client.get(f"/api/jobs/{job_id}").json()
+        if job.get("state") in states:
+            return job
+        time.sleep(0.02)
+    raise TimeoutError(f"job {job_id} not in {states} after {timeout}s: {job}")
+
+
+def job_events(ws: WebSocketTestSession, job_id: str, limit: int = 10_000) -> list[dict[str, Any]]:
+    """Event frames of one job, read until its finishing event."""
+    frames = []
+    for _ in range(limit):
+        frame = ws.receive_json()
+        if frame["type"] == "event" and frame["job"]["id"] == job_id:
+            frames.append(frame)
+            if frame["job"]["state"] in FINISHED:
+                return frames
+    raise AssertionError(f"no finishing event for {job_id} in {limit} frames")
+
+
+def open_stream(ws: WebSocketTestSession) -> dict[str, Any]:
+    """Read the hello and the snapshot that follow a connect without last_event_id."""
+    hello = ws.receive_json()
+    assert hello["type"] == "hello"
+    assert ws.receive_json()["type"] == "snapshot"
+    return hello
+
+
+def png_bytes(width: int = 32, height: int = 32, color: tuple[int, int, int] = (200, 40, 40)) -> bytes:
+    """A real PNG image."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), color).save(buffer, format="PNG")
+    return buffer.getvalue()

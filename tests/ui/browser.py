@@ -1,0 +1,140 @@
+"""Driving the dashboard in headless Chromium: launch options and a page object over Flutter's semantics tree."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Browser, Locator, Page, sync_playwright
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+LAPTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+def chromium_available() -> bool:
+    """Whether the Debian chromium is installed (Playwright drives it; it never downloads its own)."""
+    return Path(CHROMIUM).exists()
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """A headless Chromium, closed afterwards."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def poll(probe: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:
+    """Call `probe` until it returns something truthy; fail naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+class DashboardPage:
+    """The dashboard as a user sees it, found by role, label, text and semantics identifiers."""
+
+    def __init__(self, page: Page, url: str, screenshots: Path) -> None:
+        self.page = page
+        self.url = url
+        self.screenshots = screenshots
+        self.ws_frames: list[str] = []
+        page.on("websocket", lambda ws: ws.on("framereceived", self._frame))
+
+    def _frame(self, payload: str | bytes) -> None:
+        self.ws_frames.append(payload if isinstance(payload, str) else payload.decode("latin-1"))
+
+    def open(self) -> None:
+        """Load the page and switch on Flutter's accessibility tree (real DOM nodes to find)."""
+        self.page.goto(self.url)
+        self.page.wait_for_selector("flt-semantics-placeholder", state="attached", timeout=30_000)
+        self.page.eval_on_selector("flt-semantics-placeholder", "e => e.click()")
+
+    def shot(self, name: str) -> Path:
+        """Save a screenshot after letting the last frame paint."""
+        self.page.wait_for_timeout(600)
+        path = self.screenshots / f"{name}.png"
+        self.page.screenshot(path=str(path))
+        return path
+
+    @contextmanager
+    def screenshot_on_failure(self) -> Iterator[None]:
+        """Leave `failure.png` behind when the block fails, to see what the page showed."""
+        try:
+            yield
+        except BaseException:
+            self.page.screenshot(path=str(self.screenshots / "failure.png"))
+            raise
+
+    def text(self, text: str | re.Pattern[str]) -> Locator:
+        return self.page.get_by_text(text).first
+
+    def ident(self, identifier: str) -> Locator:
+        return self.page.locator(f'[flt-semantics-identifier="{identifier}"]')
+
+    def field(self, label: str) -> Locator:
+        """A text box by its label."""
+        return self.page.get_by_role("textbox", name=label, exact=True)
+
+    def fill(self, label: str, value: str) -> None:
+        """Type into a text box as a user would: Flutter takes keystrokes once the field has focus."""
+        self.field(label).click()
+        self.page.wait_for_timeout(150)
+        self.page.keyboard.press("Control+A")
+        self.page.keyboard.type(value)
+
+    def choose_job_type(self, title: str) -> None:
+        self.page.get_by_role("checkbox", name=title).click()
+
+    def open_more_settings(self) -> None:
+        self.page.get_by_role("button", name=re.compile(r"^More settings")).click()
+        self.page.wait_for_timeout(400)
+
+    def submit(self) -> str:
+        """Press "Submit job"; returns the short id the form confirms."""
+        self.page.get_by_role("button", name="Submit job").click()
+        message = self.page.get_by_text(re.compile(r"^Job [0-9a-f]{8} queued\.$"))
+        message.wait_for(timeout=30_000)
+        found = re.search(r"Job ([0-9a-f]{8})", message.inner_text())
+        assert found, "no job id in the confirmation"
+        return found.group(1)
+
+    def job_row(self, short_id: str) -> Locator:
+        return self.page.locator(f'[flt-semantics-identifier^="job-{short_id}"]').first
+
+    def progress(self, short_id: str) -> float | None:
+        """The row's progress bar value (0–100), or None when the row is not there yet."""
+        bar = self.page.get_by_role("progressbar", name=re.compile(f"^Progress of job {short_id}"))
+        if bar.count() == 0:
+            return None
+        value = bar.first.get_attribute("aria-valuenow")
+        return float(value) if value is not None else None
+
+    def row_text(self, short_id: str) -> str:
+        row = self.job_row(short_id)
+        if row.count() == 0:
+            return ""
+        return (row.get_attribute("aria-label") or "") + " " + row.inner_text()

@@ -1,0 +1,263 @@
+"""`Dashboard`: one browser session — its state, the live feed that updates it, and the views over it.
+
+The views render the `JobBoard` and `BackendStatus`; what the user does (submit, cancel, filter,
+load older, preview) goes through the client here. Rendering is coalesced: changes only mark
+the page dirty, and a render loop draws at most a few times a second (and once a second while
+jobs run, so elapsed times tick).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+import flet as ft
+
+from myspinbot.client import ApiError, ApiUnavailable, Artifact, AsyncMySpinBotClient, Job, JobType
+from myspinbot_ui.config import UiConfig
+from myspinbot_ui.forms import FORM_ERROR, api_errors, collect
+from myspinbot_ui.live import LiveFeed
+from myspinbot_ui.state import JobBoard, JobFilter
+from myspinbot_ui.status import BackendStatus
+from myspinbot_ui.uploads import UploadBatch, UploadError
+from myspinbot_ui.views.form import JobForm
+from myspinbot_ui.views.header import Header, OutageBanner
+from myspinbot_ui.views.job_list import JobList
+from myspinbot_ui.views.job_row import RowActions, short_id
+from myspinbot_ui.views.preview import preview_dialog
+from myspinbot_ui.views.submit import SubmitPanel
+from myspinbot_ui.views.theme import apply_theme
+
+log = logging.getLogger(__name__)
+
+RENDER_INTERVAL = 0.15
+TICK_SECONDS = 1.0
+UPLOAD_TIMEOUT = 30 * 60.0
+
+
+class Dashboard:
+    """Everything one browser tab sees, and what its buttons do."""
+
+    def __init__(self, page: ft.Page, config: UiConfig, client: AsyncMySpinBotClient) -> None:
+        self.page = page
+        self.config = config
+        self.client = client
+        self.board = JobBoard()
+        self.status = BackendStatus()
+        self.titles: dict[str, str] = {}
+        self.header = Header()
+        self.banner = OutageBanner()
+        self.submit = SubmitPanel(self.submit_form, self.changed, self._add_service)
+        self.jobs = JobList(RowActions(cancel=self.cancel, preview=self.preview), self.filter_changed, self.load_older)
+        self.feed = LiveFeed(
+            client,
+            self.board,
+            self.status,
+            self.changed,
+            page_size=config.page_size,
+            health_interval=config.health_interval,
+            on_api_up=self.api_up,
+        )
+        self._dirty = asyncio.Event()
+        self._running: list[asyncio.Task[None]] = []
+        self._background: set[asyncio.Task[Any]] = set()
+
+    def mount(self) -> None:
+        """Lay out the page: header, banner, then the form and the job list side by side (stacked when narrow)."""
+        page = self.page
+        page.title = "MySpinBot"
+        apply_theme(page)
+        page.scroll = ft.ScrollMode.AUTO
+        page.on_disconnect = self._disconnected
+        page.on_connect = self._connected
+        page.on_close = self._disconnected
+        body = ft.ResponsiveRow(
+            [
+                ft.Container(self.submit.control, col={"xs": 12, "lg": 5, "xl": 4}),
+                ft.Container(self.jobs.control, col={"xs": 12, "lg": 7, "xl": 8}),
+            ],
+            spacing=20,
+            run_spacing=20,
+            vertical_alignment=ft.CrossAxisAlignment.START,
+        )
+        page.add(
+            ft.Column(
+                [self.header.control, self.banner.control, ft.Container(body, padding=ft.Padding.all(20))],
+                spacing=0,
+            )
+        )
+        self.render()
+
+    def start(self) -> None:
+        """Start the live feed and the render loop (again, after the browser reconnects)."""
+        self.stop()
+        self.status.live_restarted(self.feed.clock())
+        self._running = [asyncio.create_task(self.feed.run()), asyncio.create_task(self._render_loop())]
+
+    def stop(self) -> None:
+        """Stop the session's loops (the browser went away)."""
+        for task in self._running:
+            task.cancel()
+        self._running = []
+
+    def changed(self) -> None:
+        """Something the page shows changed; it is drawn on the next render."""
+        self._dirty.set()
+
+    def render(self) -> None:
+        """Bring every view up to date with the state."""
+        self.header.render(self.status)
+        self.banner.render(self.status)
+        self.jobs.render(self.board)
+
+    async def api_up(self) -> None:
+        """The API answers (at start or after an outage): refresh job types, load the first page if needed."""
+        job_types = await self.client.job_types()
+        self.set_job_types(job_types)
+        if not self.board.page_cursor(self.jobs.filter).loaded:
+            await self.feed.load_page(self.jobs.filter)
+
+    def set_job_types(self, job_types: list[JobType]) -> None:
+        """Offer these job types in the form and the type filter."""
+        self.titles = {job_type.name: job_type.title or job_type.name for job_type in job_types}
+        self.submit.set_job_types(job_types)
+        self.jobs.set_titles(self.titles)
+        self.changed()
+
+    # --- what the user does ---
+
+    async def submit_form(self, form: JobForm) -> None:
+        """Check the form, upload its files to this server, then submit the job to the API."""
+        params, errors = collect(form.spec, form.values())
+        for upload in form.uploads:
+            if problem := upload.problem():
+                errors[upload.upload.field] = problem
+        form.show_errors(errors)
+        if errors:
+            self.changed()
+            return
+        batch: UploadBatch | None = None
+        try:
+            files: dict[str, list[Any]] = {}
+            picked = {upload.upload.field: [item.name for item in upload.picked] for upload in form.uploads}
+            if any(picked.values()):
+                count = sum(len(names) for names in picked.values())
+                form.set_busy(True, f"Uploading {count} file{'s' if count != 1 else ''}…")
+                self.page.update()
+                batch = UploadBatch(self.config.upload_dir, picked)
+                for upload in form.uploads:
+                    await upload.send(batch, self.page)
+                try:
+                    async with asyncio.timeout(UPLOAD_TIMEOUT):
+                        files = dict(await batch.wait())
+                except TimeoutError:
+                    raise UploadError(f"the files did not arrive within {UPLOAD_TIMEOUT / 60:.0f} minutes") from None
+            form.set_busy(True, "Submitting…")
+            self.page.update()
+            job = await self.client.submit(form.spec.job_type, params, files or None)
+        except ApiError as error:
+            form.set_busy(False)
+            form.show_errors(api_errors(error, form.spec))
+            if isinstance(error, ApiUnavailable):
+                self.feed.check_health_now()
+        except UploadError as error:
+            form.set_busy(False)
+            form.show_errors({FORM_ERROR: f"Upload failed: {error}"})
+        else:
+            self.board.apply(job)
+            form.show_submitted(f"Job {short_id(job.id)} queued.")
+        finally:
+            if batch is not None:
+                batch.remove()
+        self.changed()
+
+    def cancel(self, job: Job) -> None:
+        """Ask the API to cancel a job; the row follows the answer and the events."""
+        self._spawn(self._cancel(job))
+
+    async def _cancel(self, job: Job) -> None:
+        try:
+            self.board.apply(await self.client.cancel(job.id))
+        except ApiError as error:
+            if error.status == 409:
+                self.notify(f"Job {short_id(job.id)} had already finished.")
+            else:
+                self.notify(f"Could not cancel job {short_id(job.id)}: {error.message}")
+        self.changed()
+
+    def preview(self, job: Job, artifact: Artifact) -> None:
+        """Open a job's preview image in a dialog."""
+        self.page.show_dialog(preview_dialog(job, artifact, self.titles.get(job.type, job.type)))
+
+    def filter_changed(self, job_filter: JobFilter) -> None:
+        """Show another filter; read its first page from the API unless already read."""
+        if not self.board.page_cursor(job_filter).loaded:
+            self._spawn(self.feed.load_page(job_filter))
+        self.changed()
+
+    def load_older(self, job_filter: JobFilter) -> None:
+        """Read the next page of older jobs for the current filter."""
+        self._spawn(self._load_older(job_filter))
+
+    async def _load_older(self, job_filter: JobFilter) -> None:
+        self.jobs.set_loading(True)
+        self.changed()
+        try:
+            await self.feed.load_page(job_filter, older=self.board.page_cursor(job_filter).loaded)
+        finally:
+            self.jobs.set_loading(False)
+            self.changed()
+
+    def notify(self, message: str) -> None:
+        """A short message at the bottom of the page."""
+        self.page.show_dialog(ft.SnackBar(ft.Text(message)))
+
+    # --- plumbing ---
+
+    async def _render_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(TICK_SECONDS):
+                    await self._dirty.wait()
+            if not self._dirty.is_set() and not self.board.active():
+                continue  # nothing changed and no elapsed time to tick
+            self._dirty.clear()
+            try:
+                self.render()
+                self.page.update()
+            except Exception:  # a drawing problem must not end the session's updates
+                log.exception("rendering the dashboard failed")
+            await asyncio.sleep(RENDER_INTERVAL)
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.create_task(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _add_service(self, service: ft.FilePicker) -> None:
+        self.page.services.append(service)
+
+    def _disconnected(self, _: ft.Event[ft.Page]) -> None:
+        self.stop()
+
+    def _connected(self, _: ft.Event[ft.Page]) -> None:
+        self.start()
+
+
+def make_main(config: UiConfig, client: AsyncMySpinBotClient) -> Callable[[ft.Page], Awaitable[None]]:
+    """The Flet entry point for each new browser session."""
+
+    async def main(page: ft.Page) -> None:
+        try:
+            dashboard = Dashboard(page, config, client)
+            dashboard.mount()
+            dashboard.start()
+        except Exception:  # never leave the browser on Flet's "Error running app"
+            log.exception("the dashboard could not start")
+            page.controls = [ft.Text("The dashboard could not start; see the server log.", color=ft.Colors.ERROR)]
+            page.update()
+
+    return main

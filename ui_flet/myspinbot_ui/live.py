@@ -1,0 +1,147 @@
+"""`LiveFeed`: keeps one session's `JobBoard` and `BackendStatus` current from the API.
+
+Two loops run while the browser is connected: a health poll (which is what notices the API
+going away and coming back) and a /ws watch of every job through the client, which reconnects
+by itself and resumes after the last event it delivered, so nothing is missed across an outage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from myspinbot.client import ApiError, ApiUnavailable, AsyncMySpinBotClient, JobEvent
+from myspinbot_ui.state import JobBoard, JobFilter
+from myspinbot_ui.status import BackendStatus, Reach
+
+log = logging.getLogger(__name__)
+
+HEALTH_TIMEOUT = 5.0
+# After an error reconnecting cannot fix (a wrong token, say), try again this much later.
+FAILED_WATCH_RETRY = 15.0
+# The first watch starts this far before the first page was read: events in between are
+# replayed (and dropped by version when the page already had them), so a job that changed
+# while the page was loading is not left showing a stale state.
+FIRST_REPLAY_SECONDS = 10.0
+
+
+def stream_id_at(epoch_seconds: float) -> str:
+    """A stream id no later than any event written at or after `epoch_seconds` (ids are Redis ms times)."""
+    return f"{max(0, int(epoch_seconds * 1000))}-0"
+
+
+class LiveFeed:
+    """Health polling, paging and the /ws watch for one dashboard session."""
+
+    def __init__(
+        self,
+        client: AsyncMySpinBotClient,
+        board: JobBoard,
+        status: BackendStatus,
+        on_change: Callable[[], None],
+        *,
+        page_size: int = 20,
+        health_interval: float = 2.0,
+        on_api_up: Callable[[], Awaitable[None]] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.board = board
+        self.status = status
+        self.on_change = on_change
+        self.page_size = page_size
+        self.health_interval = health_interval
+        self.on_api_up = on_api_up
+        self.clock = clock
+        self._check_now = asyncio.Event()
+        self._resume_from: str | None = None
+
+    async def run(self) -> None:
+        """Poll health and watch events until cancelled."""
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(self._poll_health())
+            tasks.create_task(self._watch())
+
+    async def load_page(self, job_filter: JobFilter, *, older: bool = False) -> bool:
+        """Read the newest page for `job_filter` (or the next older one); False when the API is away."""
+        cursor = self.board.page_cursor(job_filter).next_cursor if older else None
+        try:
+            page = await self.client.list_page(job_filter.state, job_filter.job_type, self.page_size, cursor)
+        except ApiError as error:
+            self.status.api_failed(error, self.clock())
+            self.on_change()
+            return False
+        self.board.add_page(job_filter, page)
+        self.on_change()
+        return True
+
+    def resume_point(self) -> str:
+        """Where the next watch starts: after the last event seen, else a little before now."""
+        if self.board.last_event_id is not None:
+            return self.board.last_event_id
+        if self._resume_from is None:
+            self._resume_from = stream_id_at(time.time() - FIRST_REPLAY_SECONDS)
+        return self._resume_from
+
+    def check_health_now(self) -> None:
+        """Ask the health loop for an immediate poll (after a failed request, say)."""
+        self._check_now.set()
+
+    async def _poll_health(self) -> None:
+        while True:
+            was_up = self.status.api is Reach.UP
+            try:
+                async with asyncio.timeout(HEALTH_TIMEOUT):
+                    health = await self.client.health()
+            except TimeoutError:
+                self.status.api_failed(ApiUnavailable(self.client.base_url, "no answer in time"), self.clock())
+            except ApiError as error:
+                self.status.api_failed(error, self.clock())
+            else:
+                self.status.health_answered(health, self.clock())
+                if not was_up and self.on_api_up is not None:
+                    await self._api_up()
+            self.on_change()
+            self._check_now.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.health_interval):
+                    await self._check_now.wait()
+
+    async def _api_up(self) -> None:
+        assert self.on_api_up is not None
+        try:
+            await self.on_api_up()
+        except ApiError as error:
+            self.status.api_failed(error, self.clock())
+
+    async def _watch(self) -> None:
+        while True:
+            try:
+                async for event in self.client.watch(
+                    None,
+                    last_event_id=self.resume_point(),
+                    stop_when_finished=False,
+                    reconnect_for=None,
+                    on_reconnect=self._reconnecting,
+                ):
+                    self._deliver(event)
+            except ApiError as error:
+                log.warning("live updates stopped: %s", error)
+                self.status.live_failed(error, None, self.clock())
+                self.on_change()
+                await asyncio.sleep(FAILED_WATCH_RETRY)
+                self.status.live_restarted(self.clock())
+                self.on_change()
+
+    def _deliver(self, event: JobEvent) -> None:
+        self.status.live_event()
+        self.board.apply_event(event)
+        self.on_change()
+
+    def _reconnecting(self, failure: ApiError, delay: float) -> None:
+        self.status.live_failed(failure, delay, self.clock())
+        self.check_health_now()
+        self.on_change()

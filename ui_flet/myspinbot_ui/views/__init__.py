@@ -1,0 +1,1 @@
+"""Flet views: each renders state it is given and owns none."""

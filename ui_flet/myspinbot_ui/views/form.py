@@ -1,0 +1,114 @@
+"""`JobForm`: the form of one job type, generated from its schema, with messages next to its fields."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import flet as ft
+
+from myspinbot_ui.forms import FORM_ERROR, FormSpec
+from myspinbot_ui.views.fields import FilesInput, ParamInput
+
+# Forms this small show every field; larger ones fold the optional ones under "More settings".
+ALWAYS_SHOWN = 4
+
+
+class JobForm:
+    """Inputs for every parameter and upload of one job type, and its submit button."""
+
+    def __init__(
+        self,
+        spec: FormSpec,
+        on_submit: Callable[[JobForm], Awaitable[None]],
+        on_change: Callable[[], None],
+    ) -> None:
+        self.spec = spec
+        self.on_submit = on_submit
+        self.inputs = [ParamInput(field) for field in spec.fields]
+        self.uploads = [FilesInput(upload, on_change) for upload in spec.files]
+        self.submit_button = ft.Button(
+            "Submit job",
+            icon=ft.Icons.SEND,
+            on_click=self._submit,
+            style=ft.ButtonStyle(padding=ft.Padding.symmetric(horizontal=24, vertical=16)),
+        )
+        self.busy = ft.ProgressRing(width=18, height=18, stroke_width=2, visible=False)
+        self.status = ft.Text("", size=13, expand=True)
+        self.form_error = ft.Text("", color=ft.Colors.ERROR, visible=False)
+        description = ft.Text(
+            spec.description, size=13, color=ft.Colors.ON_SURFACE_VARIANT, visible=bool(spec.description)
+        )
+        primary = [item for item in self.inputs if item.spec.required or len(self.inputs) <= ALWAYS_SHOWN]
+        more = [item for item in self.inputs if item not in primary]
+        fields = ft.ResponsiveRow(
+            [item.control for item in primary] + [item.control for item in self.uploads], spacing=12, run_spacing=16
+        )
+        self.more = ft.ExpansionTile(
+            title=ft.Text(f"More settings ({len(more)})", weight=ft.FontWeight.W_500),
+            subtitle=ft.Text("Defaults filled in", size=12, color=ft.Colors.ON_SURFACE_VARIANT),
+            controls=[ft.ResponsiveRow([item.control for item in more], spacing=12, run_spacing=16)],
+            controls_padding=ft.Padding.only(top=8, bottom=8),
+            tile_padding=ft.Padding.symmetric(horizontal=4),
+            maintain_state=True,
+            visible=bool(more),
+            shape=ft.RoundedRectangleBorder(radius=8),
+            collapsed_shape=ft.RoundedRectangleBorder(radius=8),
+        )
+        self._more_names = {item.spec.name for item in more}
+        self.control = ft.Column(
+            [
+                description,
+                fields,
+                ft.Semantics(identifier="more-settings", content=self.more),
+                self.form_error,
+                ft.Row(
+                    [ft.Semantics(identifier="submit-job", content=self.submit_button), self.busy, self.status],
+                    spacing=12,
+                    vertical_alignment=ft.CrossAxisAlignment.CENTER,
+                ),
+            ],
+            spacing=16,
+        )
+
+    @property
+    def pickers(self) -> list[ft.FilePicker]:
+        """The file pickers, to register as page services."""
+        return [upload.picker for upload in self.uploads]
+
+    def values(self) -> dict[str, str | bool | None]:
+        """Every parameter's current value, by name."""
+        return {item.spec.name: item.value() for item in self.inputs}
+
+    def show_errors(self, errors: dict[str, str]) -> None:
+        """Put each message next to its field; clear the others."""
+        for item in self.inputs:
+            item.show_error(errors.get(item.spec.name))
+        for upload in self.uploads:
+            upload.show_error(errors.get(upload.upload.field))
+        if self._more_names & errors.keys():
+            self.more.expanded = True  # a message on a hidden field must be seen
+        general = errors.get(FORM_ERROR)
+        unplaced = [message for name, message in errors.items() if name and name not in self.spec.names()]
+        text = " ".join(filter(None, [general, *unplaced]))
+        self.form_error.value = text
+        self.form_error.visible = bool(text)
+        if errors:
+            self.status.value = ""
+
+    def set_busy(self, busy: bool, message: str = "") -> None:
+        """Disable the button and show what is happening while a submission is under way."""
+        self.submit_button.disabled = busy
+        self.busy.visible = busy
+        self.status.value = message
+        self.status.color = None
+
+    def show_submitted(self, message: str) -> None:
+        """Confirm a submission and forget the uploaded files."""
+        self.set_busy(False)
+        self.status.value = message
+        self.status.color = ft.Colors.PRIMARY
+        for upload in self.uploads:
+            upload.clear()
+
+    async def _submit(self, _: ft.Event[ft.Button]) -> None:
+        await self.on_submit(self)

@@ -1,0 +1,190 @@
+"""`JobRow`: one job in the list, with its progress, timings and what can be done with it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import flet as ft
+
+from myspinbot.client import Artifact, Job, JobState
+from myspinbot.client.display import format_eta, format_size
+from myspinbot_ui.artifacts import artifact_href
+from myspinbot_ui.views.theme import RADIUS, STATE_COLORS, STATE_LABELS, pill
+
+SUMMARY_CHARS = 90
+
+
+@dataclass(frozen=True)
+class RowActions:
+    """What a row's buttons do (the dashboard provides them)."""
+
+    cancel: Callable[[Job], None]
+    preview: Callable[[Job, Artifact], None]
+
+
+def short_id(job_id: str) -> str:
+    """The first characters of a job id, enough to tell jobs apart on screen."""
+    return job_id[:8]
+
+
+def summary(job: Job) -> str:
+    """A line that says what the job is about: its first text parameter (a prompt, a base model)."""
+    for value in job.params.values():
+        if isinstance(value, str) and value.strip():
+            text = " ".join(value.split())
+            return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1] + "…"
+    return ""
+
+
+def timing(job: Job, now: datetime) -> str:
+    """How long the job has waited, run, or took."""
+    if job.state is JobState.QUEUED and job.created_at is not None:
+        return f"waiting {format_eta(max(0.0, (now - job.created_at).total_seconds())) or '0s'}"
+    if job.started_at is None:
+        return ""
+    end = job.finished_at or now
+    took = format_eta(max(0.0, (end - job.started_at).total_seconds())) or "0s"
+    return f"took {took}" if job.finished else f"{took} elapsed"
+
+
+def progress_line(job: Job, now: datetime) -> str:
+    """Step, stage message, ETA and time, e.g. "step 4/9 · sampling frames · ETA 3s · 2s elapsed"."""
+    parts = []
+    if job.total:
+        parts.append(f"step {job.step}/{job.total}")
+    if job.message and job.state is not JobState.FAILED:
+        parts.append(job.message)
+    if job.state is JobState.RUNNING and (eta := format_eta(job.eta_seconds)):
+        parts.append(f"ETA {eta}")
+    if when := timing(job, now):
+        parts.append(when)
+    return " · ".join(parts)
+
+
+def is_image(artifact: Artifact) -> bool:
+    """Whether the browser can show an artifact as a picture."""
+    content_type = artifact.content_type or ""
+    return content_type.startswith("image/") or artifact.name.lower().endswith(
+        (".png", ".jpg", ".jpeg", ".gif", ".webp")
+    )
+
+
+class JobRow:
+    """One job: type, state, a progress bar, step/total, message, ETA, time, and its actions."""
+
+    def __init__(self, job: Job, title: str, actions: RowActions) -> None:
+        self.actions = actions
+        self.job = job
+        self._actions_key: tuple[object, ...] | None = None
+        self.title = ft.Text(title, size=15, weight=ft.FontWeight.W_600)
+        self.ident = ft.Text(
+            short_id(job.id),
+            size=12,
+            color=ft.Colors.ON_SURFACE_VARIANT,
+            selectable=True,
+            tooltip=job.id,
+            font_family="monospace",
+        )
+        self.state = ft.Container()
+        self.summary = ft.Text("", size=13, max_lines=2, overflow=ft.TextOverflow.ELLIPSIS)
+        self.bar = ft.ProgressBar(
+            value=0, bar_height=6, border_radius=3, semantics_label=f"Progress of job {short_id(job.id)}"
+        )
+        self.percent = ft.Text("", size=12, width=40, text_align=ft.TextAlign.RIGHT)
+        self.detail = ft.Text("", size=12, color=ft.Colors.ON_SURFACE_VARIANT)
+        self.error = ft.Text("", size=12, color=ft.Colors.ERROR, visible=False, selectable=True)
+        self.buttons = ft.Row(spacing=4, wrap=True, run_spacing=4)
+        self.control = ft.Semantics(
+            identifier=f"job-{job.id}",
+            container=True,
+            content=ft.Container(
+                ft.Column(
+                    [
+                        ft.Row(
+                            [
+                                ft.Row(
+                                    [self.title, self.ident],
+                                    spacing=8,
+                                    wrap=True,
+                                    expand=True,
+                                    vertical_alignment=ft.CrossAxisAlignment.CENTER,
+                                ),
+                                self.state,
+                            ],
+                            vertical_alignment=ft.CrossAxisAlignment.CENTER,
+                        ),
+                        self.summary,
+                        ft.Row(
+                            [ft.Container(self.bar, expand=True), self.percent],
+                            vertical_alignment=ft.CrossAxisAlignment.CENTER,
+                        ),
+                        self.detail,
+                        self.error,
+                        self.buttons,
+                    ],
+                    spacing=6,
+                ),
+                padding=ft.Padding.symmetric(horizontal=14, vertical=12),
+                border_radius=RADIUS,
+                bgcolor=ft.Colors.SURFACE,
+                border=ft.Border.all(1, ft.Colors.OUTLINE_VARIANT),
+            ),
+        )
+        self.update(job, datetime.now(job.created_at.tzinfo if job.created_at else None))
+
+    def update(self, job: Job, now: datetime) -> None:
+        """Show `job`'s current state (`now` ticks the elapsed time)."""
+        self.job = job
+        color = STATE_COLORS[job.state]
+        self.state.content = pill(STATE_LABELS[job.state], color)
+        self.summary.value = summary(job)
+        self.summary.visible = bool(self.summary.value)
+        self.bar.value = job.progress
+        self.bar.color = color
+        self.percent.value = f"{job.progress * 100:.0f}%"
+        self.detail.value = progress_line(job, now)
+        self.error.value = job.error or ""
+        self.error.visible = bool(job.error)
+        key = (job.state, tuple(artifact.name for artifact in job.artifacts))
+        if key != self._actions_key:
+            self._actions_key = key
+            self.buttons.controls = self._buttons(job)
+            self.buttons.visible = bool(self.buttons.controls)
+
+    def _buttons(self, job: Job) -> list[ft.Control]:
+        if job.state in (JobState.QUEUED, JobState.RUNNING):
+            return [
+                ft.Semantics(
+                    identifier=f"cancel-{job.id}",
+                    content=ft.TextButton(
+                        "Cancel", icon=ft.Icons.CANCEL, on_click=lambda _: self.actions.cancel(self.job)
+                    ),
+                )
+            ]
+        if job.state is not JobState.SUCCEEDED:
+            return []
+        buttons: list[ft.Control] = []
+        for artifact in job.artifacts:
+            if is_image(artifact):
+                buttons.append(
+                    ft.Semantics(
+                        identifier=f"preview-{job.id}",
+                        content=ft.FilledTonalButton(
+                            "Preview",
+                            icon=ft.Icons.IMAGE,
+                            on_click=lambda _, chosen=artifact: self.actions.preview(self.job, chosen),
+                        ),
+                    )
+                )
+        for artifact in job.artifacts:
+            buttons.append(
+                ft.TextButton(
+                    f"{artifact.name} ({format_size(artifact.size)})",
+                    icon=ft.Icons.DOWNLOAD,
+                    url=ft.Url(artifact_href(job.id, artifact.name, download=True), target=ft.UrlTarget.SELF),
+                    tooltip=f"Download {artifact.name}",
+                )
+            )
+        return buttons
