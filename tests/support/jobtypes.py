@@ -9,8 +9,9 @@ from myspinbot import JobContext, JobType, hookimpl
 
 class SleepyParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    steps: int = Field(5, ge=1, le=1000, description="How many progress steps")
+    steps: int = Field(5, ge=1, le=5000, description="How many progress steps")
     step_seconds: float = Field(0.1, ge=0, le=10, description="Pause per step")
+    note: str = Field("", max_length=20_000, description="Carried in every event; makes frames larger")
 
 
 def run_sleepy(ctx: JobContext, params: SleepyParams) -> dict[str, int]:

@@ -87,13 +87,18 @@ class DashboardPage:
             yield
         except BaseException:
             self.page.screenshot(path=str(self.screenshots / "failure.png"))
+            texts = self.page.eval_on_selector_all(
+                "flt-semantics", "els => els.filter(e => e.children.length <= 1).map(e => e.innerText)"
+            )
+            (self.screenshots / "failure.txt").write_text("\n".join(texts))
             raise
 
     def text(self, text: str | re.Pattern[str]) -> Locator:
         return self.page.get_by_text(text).first
 
-    def ident(self, identifier: str) -> Locator:
-        return self.page.locator(f'[flt-semantics-identifier="{identifier}"]')
+    def starting(self, prefix: str) -> Locator:
+        """The first node whose semantics identifier starts with `prefix` (ids are shortened on screen)."""
+        return self.page.locator(f'[flt-semantics-identifier^="{prefix}"]').first
 
     def field(self, label: str) -> Locator:
         """A text box by its label."""
@@ -101,13 +106,22 @@ class DashboardPage:
 
     def fill(self, label: str, value: str) -> None:
         """Type into a text box as a user would: Flutter takes keystrokes once the field has focus."""
-        self.field(label).click()
+        self.field(label).focus()
         self.page.wait_for_timeout(150)
         self.page.keyboard.press("Control+A")
         self.page.keyboard.type(value)
 
     def choose_job_type(self, title: str) -> None:
+        self.scroll_form_to_top()
         self.page.get_by_role("checkbox", name=title).click()
+
+    def scroll_form_to_top(self) -> None:
+        """Wheel the form's column back up (Flutter scrolls its own views; DOM scrolling does not reach them)."""
+        self.page.mouse.move(120, 400)
+        for _ in range(10):  # one big wheel delta is not taken in one go
+            self.page.mouse.wheel(0, -500)
+            self.page.wait_for_timeout(30)
+        self.page.wait_for_timeout(300)
 
     def open_more_settings(self) -> None:
         self.page.get_by_role("button", name=re.compile(r"^More settings")).click()
@@ -116,14 +130,15 @@ class DashboardPage:
     def submit(self) -> str:
         """Press "Submit job"; returns the short id the form confirms."""
         self.page.get_by_role("button", name="Submit job").click()
-        message = self.page.get_by_text(re.compile(r"^Job [0-9a-f]{8} queued\.$"))
-        message.wait_for(timeout=30_000)
+        message = self.page.get_by_text(re.compile(r"^Job [0-9a-f]{8} queued\.$")).first
+        message.wait_for(state="attached", timeout=30_000)
         found = re.search(r"Job ([0-9a-f]{8})", message.inner_text())
         assert found, "no job id in the confirmation"
         return found.group(1)
 
-    def job_row(self, short_id: str) -> Locator:
-        return self.page.locator(f'[flt-semantics-identifier^="job-{short_id}"]').first
+    def row(self, short_id: str) -> Locator:
+        """A job's row in the list."""
+        return self.starting(f"job-{short_id}")
 
     def progress(self, short_id: str) -> float | None:
         """The row's progress bar value (0–100), or None when the row is not there yet."""
@@ -134,7 +149,7 @@ class DashboardPage:
         return float(value) if value is not None else None
 
     def row_text(self, short_id: str) -> str:
-        row = self.job_row(short_id)
+        row = self.row(short_id)
         if row.count() == 0:
             return ""
         return (row.get_attribute("aria-label") or "") + " " + row.inner_text()

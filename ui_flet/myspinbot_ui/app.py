@@ -27,6 +27,7 @@ from myspinbot_ui.views.form import JobForm
 from myspinbot_ui.views.header import Header, OutageBanner
 from myspinbot_ui.views.job_list import JobList
 from myspinbot_ui.views.job_row import RowActions, short_id
+from myspinbot_ui.views.layout import PageLayout
 from myspinbot_ui.views.preview import preview_dialog
 from myspinbot_ui.views.submit import SubmitPanel
 from myspinbot_ui.views.theme import apply_theme
@@ -52,6 +53,7 @@ class Dashboard:
         self.banner = OutageBanner()
         self.submit = SubmitPanel(self.submit_form, self.changed, self._add_service)
         self.jobs = JobList(RowActions(cancel=self.cancel, preview=self.preview), self.filter_changed, self.load_older)
+        self.layout = PageLayout(page, self.header.control, self.banner.control, self.submit.control, self.jobs.control)
         self.feed = LiveFeed(
             client,
             self.board,
@@ -66,30 +68,17 @@ class Dashboard:
         self._background: set[asyncio.Task[Any]] = set()
 
     def mount(self) -> None:
-        """Lay out the page: header, banner, then the form and the job list side by side (stacked when narrow)."""
+        """Lay out the page (header, banner, then the form and the job list) and hook the session's events."""
         page = self.page
         page.title = "MySpinBot"
         apply_theme(page)
-        page.scroll = ft.ScrollMode.AUTO
         page.on_disconnect = self._disconnected
         page.on_connect = self._connected
         page.on_close = self._disconnected
-        body = ft.ResponsiveRow(
-            [
-                ft.Container(self.submit.control, col={"xs": 12, "lg": 5, "xl": 4}),
-                ft.Container(self.jobs.control, col={"xs": 12, "lg": 7, "xl": 8}),
-            ],
-            spacing=20,
-            run_spacing=20,
-            vertical_alignment=ft.CrossAxisAlignment.START,
-        )
-        page.add(
-            ft.Column(
-                [self.header.control, self.banner.control, ft.Container(body, padding=ft.Padding.all(20))],
-                spacing=0,
-            )
-        )
+        page.on_resize = self._resized
+        self.layout.arrange(page.width)
         self.render()
+        page.update()
 
     def start(self) -> None:
         """Start the live feed and the render loop (again, after the browser reconnects)."""
@@ -168,7 +157,9 @@ class Dashboard:
             form.show_errors({FORM_ERROR: f"Upload failed: {error}"})
         else:
             self.board.apply(job)
-            form.show_submitted(f"Job {short_id(job.id)} queued.")
+            confirmation = f"Job {short_id(job.id)} queued."
+            form.show_submitted(confirmation)
+            self.notify(confirmation)
         finally:
             if batch is not None:
                 batch.remove()
@@ -239,6 +230,10 @@ class Dashboard:
 
     def _add_service(self, service: ft.FilePicker) -> None:
         self.page.services.append(service)
+
+    def _resized(self, event: ft.PageResizeEvent) -> None:
+        if self.layout.arrange(event.width):
+            self.page.update()
 
     def _disconnected(self, _: ft.Event[ft.Page]) -> None:
         self.stop()

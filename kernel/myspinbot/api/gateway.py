@@ -39,20 +39,16 @@ def event_frame(event: JobEvent) -> str:
 class GatewayClient:
     """One connected client: its subscription, its outbox and its sender task."""
 
-    def __init__(
-        self,
-        send: Callable[[str], Awaitable[None]],
-        close: Callable[[int, str], Awaitable[None]],
-        outbox_size: int,
-        stats: LiveStats,
-    ) -> None:
+    def __init__(self, send: Callable[[str], Awaitable[None]], outbox_size: int, stats: LiveStats) -> None:
         self._send = send
-        self._close = close
         self.outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=outbox_size)
         self.jobs: set[str] | None = None  # None: every job
         self.live = False
         self.after: tuple[int, int] = (0, 0)  # live events at or before this were replayed
         self.dropped = False
+        self.closing = asyncio.Event()
+        self.close_code = 1000
+        self.close_reason = ""
         self.stats = stats
         self.sender: asyncio.Task[None] | None = None
 
@@ -77,19 +73,23 @@ class GatewayClient:
             self.stats.messages_sent += 1
 
     async def send_now(self, frame: str) -> None:
-        """Send a frame ahead of the outbox (hello, snapshot, replay, replies)."""
+        """Send a frame ahead of the outbox (hello, snapshot, replay)."""
         await self._send(frame)
         self.stats.messages_sent += 1
 
-    async def drop(self, code: int, reason: str) -> None:
-        """Disconnect the client without waiting on it for long."""
+    def drop(self, code: int, reason: str) -> None:
+        """Stop feeding the client at once; its connection handler closes it with `code`.
+
+        Nothing here waits on the client: the close frame goes out when its socket can take it
+        (see ws_routes.close_when_writable), so a stuck client costs the others nothing.
+        """
         if self.dropped:
             return
         self.dropped = True
+        self.close_code, self.close_reason = code, reason
         if self.sender is not None:
             self.sender.cancel()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._close(code, reason), timeout=1.0)
+        self.closing.set()
 
     async def stop(self) -> None:
         if self.sender is not None:
@@ -104,11 +104,13 @@ class EventGateway:
     def __init__(self, store: JobStore, outbox_size: int, stats: LiveStats | None = None) -> None:
         self.store = store
         self.outbox_size = outbox_size
+        # A batch is dispatched without yielding; keep it well under an outbox so a client that
+        # keeps up is never dropped because of one burst.
+        self.read_batch = max(1, min(READ_BATCH, outbox_size // 2))
         self.clients: set[GatewayClient] = set()
         self.stats = stats or LiveStats()
         self.position = "0-0"  # id of the last event dispatched
         self._task: asyncio.Task[None] | None = None
-        self._closing: set[asyncio.Task[None]] = set()  # drops in flight, kept so they are not collected
         self.ready = asyncio.Event()
 
     async def start(self) -> None:
@@ -120,14 +122,10 @@ class EventGateway:
             with contextlib.suppress(BaseException):
                 await self._task
         for client in list(self.clients):
-            await client.drop(1001, "server shutting down")
-            await client.stop()
-        self.clients.clear()
+            client.drop(1001, "server shutting down")
 
-    def new_client(
-        self, send: Callable[[str], Awaitable[None]], close: Callable[[int, str], Awaitable[None]]
-    ) -> GatewayClient:
-        client = GatewayClient(send, close, self.outbox_size, self.stats)
+    def new_client(self, send: Callable[[str], Awaitable[None]]) -> GatewayClient:
+        client = GatewayClient(send, self.outbox_size, self.stats)
         self.clients.add(client)
         self.stats.clients = len(self.clients)
         return client
@@ -144,7 +142,7 @@ class EventGateway:
                 if not self.ready.is_set():
                     self.position = await self.store.latest_event_id()
                     self.ready.set()
-                events = await self.store.read_events(self.position, READ_BLOCK_MS, READ_BATCH)
+                events = await self.store.read_events(self.position, READ_BLOCK_MS, self.read_batch)
                 backoff = 0.1
             except StoreUnavailable as error:
                 log.warning("event stream unreachable, retrying in %.1fs: %s", backoff, error)
@@ -172,6 +170,4 @@ class EventGateway:
             if frame is None:
                 frame = event_frame(event)
             if not client.offer(frame):
-                task = asyncio.create_task(client.drop(SLOW_CLOSE_CODE, SLOW_CLOSE_REASON))
-                self._closing.add(task)
-                task.add_done_callback(self._closing.discard)
+                client.drop(SLOW_CLOSE_CODE, SLOW_CLOSE_REASON)

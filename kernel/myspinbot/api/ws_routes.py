@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 from typing import Any
@@ -21,6 +22,7 @@ EVENT_ID = re.compile(r"^\d{1,20}(-\d{1,20})?$")
 REPLAY_PAGE = 500
 MAX_SUBSCRIBED_JOBS = 1000
 UNAUTHORIZED_CLOSE = 4401
+CLOSE_WAIT_SECONDS = 30.0
 
 ws_router = APIRouter()
 
@@ -103,7 +105,7 @@ async def job_events(websocket: WebSocket) -> None:
         await websocket.close(1013, "store unavailable")
         return
 
-    client = gateway.new_client(websocket.send_text, websocket.close)
+    client = gateway.new_client(websocket.send_text)
     client.jobs = jobs
     store = kernel.store
     try:
@@ -130,33 +132,58 @@ async def job_events(websocket: WebSocket) -> None:
     except (WebSocketDisconnect, RuntimeError):
         pass
     except StoreUnavailable:
-        await client.drop(1013, "store unavailable; reconnect with last_event_id")
+        client.drop(1013, "store unavailable; reconnect with last_event_id")
+        await close_when_writable(websocket, client)
     finally:
         await gateway.remove(client)
 
 
+async def close_when_writable(websocket: WebSocket, client: GatewayClient) -> None:
+    """Close with the client's code once its socket takes the frame; give up after a while.
+
+    The server's send waits while the socket is backed up, so a client that reads again soon
+    still sees the code and reason; one that never reads is let go when we return.
+    """
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(websocket.close(client.close_code, client.close_reason), CLOSE_WAIT_SECONDS)
+
+
 async def receive_loop(websocket: WebSocket, client: GatewayClient, store: JobStore) -> None:
-    """Handle the client's frames until it goes away; a bad frame gets an error frame, not a close."""
-    while True:
-        text = await websocket.receive_text()
+    """Handle the client's frames until it goes away or is dropped; a bad frame gets an error frame."""
+    closing = asyncio.create_task(client.closing.wait())
+    try:
+        while True:
+            receiving = asyncio.create_task(websocket.receive_text())
+            done, _ = await asyncio.wait({receiving, closing}, return_when=asyncio.FIRST_COMPLETED)
+            if receiving not in done:
+                receiving.cancel()
+                await close_when_writable(websocket, client)
+                return
+            await handle_frame(receiving.result(), client, store)
+    finally:
+        closing.cancel()
+
+
+async def handle_frame(text: str, client: GatewayClient, store: JobStore) -> None:
+    """Answer one client frame: ping, subscribe, or an error frame."""
+    try:
+        message = json.loads(text)
+        if not isinstance(message, dict):
+            raise ValueError("a frame must be a JSON object")
+    except ValueError:
+        client.offer(error_frame(400, "bad_frame", 'frames must be JSON objects such as {"op": "ping"}'))
+        return
+    op = message.get("op")
+    if op == "ping":
+        client.offer(json.dumps({"type": "pong", "server_time": utc_now()}))
+    elif op == "subscribe":
         try:
-            message = json.loads(text)
-            if not isinstance(message, dict):
-                raise ValueError("a frame must be a JSON object")
-        except ValueError:
-            client.offer(error_frame(400, "bad_frame", 'frames must be JSON objects such as {"op": "ping"}'))
-            continue
-        op = message.get("op")
-        if op == "ping":
-            client.offer(json.dumps({"type": "pong", "server_time": utc_now()}))
-        elif op == "subscribe":
-            try:
-                client.jobs = parse_jobs(message.get("jobs", "*"))
-            except ValueError as error:
-                client.offer(error_frame(422, "invalid_params", str(error)))
-                continue
-            subscribed: Any = "*" if client.jobs is None else sorted(client.jobs)
-            client.offer(json.dumps({"type": "subscribed", "jobs": subscribed}))
-            client.offer(await snapshot_frame(store, client.jobs))
-        else:
-            client.offer(error_frame(400, "unknown_op", f"unknown op {op!r}; use 'subscribe' or 'ping'"))
+            client.jobs = parse_jobs(message.get("jobs", "*"))
+        except ValueError as error:
+            client.offer(error_frame(422, "invalid_params", str(error)))
+            return
+        subscribed: Any = "*" if client.jobs is None else sorted(client.jobs)
+        client.offer(json.dumps({"type": "subscribed", "jobs": subscribed}))
+        client.offer(await snapshot_frame(store, client.jobs))
+    else:
+        client.offer(error_frame(400, "unknown_op", f"unknown op {op!r}; use 'subscribe' or 'ping'"))

@@ -59,7 +59,7 @@ class JobForm:
             [
                 description,
                 fields,
-                ft.Semantics(identifier="more-settings", content=self.more),
+                self.more,
                 self.form_error,
                 ft.Row(
                     [ft.Semantics(identifier="submit-job", content=self.submit_button), self.busy, self.status],

@@ -1,0 +1,1 @@
+"""MySpinBot's benchmark: `python -m bench` (or `make bench`); see docs/performance.md."""

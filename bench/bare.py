@@ -1,0 +1,58 @@
+"""The baselines: a bare Celery app with no-op tasks and a plain FastAPI `GET /health`.
+
+Both read BENCH_REDIS_URL. Run as `celery -A bench.bare:celery_app worker` and
+`uvicorn --factory bench.bare:health_app`, with the same pool and server options as ours.
+"""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+from fastapi import FastAPI
+
+BARE_QUEUE = "bare"
+BARE_SUBMIT_QUEUE = "bare_submit"
+
+
+def redis_url() -> str:
+    return os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def make_celery(url: str | None = None) -> Celery:
+    """Celery with its defaults, a Redis broker and (for the round trip only) a Redis backend."""
+    url = url or redis_url()
+    app = Celery("bench_bare", broker=url, backend=url, set_as_current=False)
+    app.conf.update(
+        task_serializer="json",
+        accept_content=["json"],
+        worker_hijack_root_logger=False,
+        broker_connection_retry_on_startup=True,
+        task_default_queue=BARE_QUEUE,
+    )
+    if os.environ.get("BENCH_ACKS_LATE") == "1":  # the reliability settings our worker runs with
+        app.conf.update(task_acks_late=True, task_reject_on_worker_lost=True, worker_prefetch_multiplier=1)
+
+    @app.task(name="bench.noop", ignore_result=True, shared=False)  # type: ignore[untyped-decorator]
+    def noop() -> None:
+        return None
+
+    @app.task(name="bench.echo", shared=False)  # type: ignore[untyped-decorator]
+    def echo() -> int:
+        return 1
+
+    return app
+
+
+celery_app = make_celery()
+
+
+def health_app() -> FastAPI:
+    """The plainest FastAPI app: one `GET /health` that answers a constant."""
+    app = FastAPI()
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,200 @@
+"""Case 5: 1,000 /ws clients subscribed to every job while a worker's job emits events at
+20/s, then at rising rates until delivery p99 passes 100 ms or an event is lost.
+
+The clients run in their own processes (`bench.fanout_clients`), apart from the API's.
+Delivery latency = arrival time at the client - the event's stream id (Redis's clock at
+XADD, in ms); lost = events of the job in the stream that a client never received.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import psutil
+
+from bench.cases.common import cpu_seconds
+from bench.fanout_clients import BIN_MS
+from bench.httpclient import HttpConnection
+from bench.plan import Plan
+from bench.report import Report, Row
+from bench.stack import REPO_ROOT, BenchStack
+
+CASE = "5 fan-out"
+EVENTS_KEY = "myspinbot:events"
+P99_CEILING_MS = 100.0
+
+
+class SwarmProcess:
+    """A child process holding many /ws clients, driven by line commands."""
+
+    def __init__(self, port: int, clients: int) -> None:
+        self.port = port
+        self.clients = clients
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> int:
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bench.fanout_clients", "--port", str(self.port), "--clients", str(self.clients),
+            cwd=REPO_ROOT, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=2**26,
+        )  # fmt: skip
+        ready = await self._answer(timeout=120)
+        return int(ready["ready"])
+
+    async def command(self, line: str) -> dict[str, Any]:
+        assert self.process is not None and self.process.stdin is not None
+        self.process.stdin.write(line.encode() + b"\n")
+        await self.process.stdin.drain()
+        return await self._answer()
+
+    async def _answer(self, timeout: float = 30) -> dict[str, Any]:
+        assert self.process is not None and self.process.stdout is not None
+        line = await asyncio.wait_for(self.process.stdout.readline(), timeout)
+        if not line:
+            raise RuntimeError("a fan-out client process ended early")
+        found: dict[str, Any] = json.loads(line)
+        return found
+
+    async def stop(self) -> None:
+        if self.process is None or self.process.returncode is not None:
+            return
+        assert self.process.stdin is not None
+        self.process.stdin.write(b"quit\n")
+        try:
+            await asyncio.wait_for(self.process.wait(), 10)
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
+
+
+@dataclass
+class Phase:
+    rate: float
+    events: int
+    clients_alive: int
+    frames: int
+    lost: int
+    frames_per_s: float
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    api_cpu_share: float
+    api_rss_mib: float
+
+    @property
+    def ok(self) -> bool:
+        return self.lost == 0 and self.p99_ms <= P99_CEILING_MS
+
+
+def histogram_percentile(histogram: dict[int, int], pct: float) -> float:
+    total = sum(histogram.values())
+    if not total:
+        return 0.0
+    rank = pct / 100 * total
+    seen = 0
+    for key in sorted(histogram):
+        seen += histogram[key]
+        if seen >= rank:
+            return (key + 1) * BIN_MS
+    return max(histogram) * BIN_MS
+
+
+def job_events(stack: BenchStack, after_id: str, job_id: str) -> list[str]:
+    """Stream ids of the job's events appended after `after_id`."""
+    with stack.redis() as client:
+        entries = client.xrange(EVENTS_KEY, min=f"({after_id}", max="+")
+    return [entry_id.decode() for entry_id, fields in entries if job_id.encode() in fields[b"j"][:80]]
+
+
+def latest_event_id(stack: BenchStack) -> str:
+    with stack.redis() as client:
+        last = client.xrevrange(EVENTS_KEY, count=1)
+    return last[0][0].decode() if last else "0-0"
+
+
+async def run_phase(
+    stack: BenchStack, swarms: list[SwarmProcess], http: HttpConnection, rate: float, seconds: float
+) -> Phase:
+    assert stack.api is not None
+    host = f"127.0.0.1:{stack.api_port}"
+    steps = max(5, int(rate * seconds))
+    after = latest_event_id(stack)
+    cpu_before, wall_before = cpu_seconds(stack.api.pid), time.perf_counter()
+    status, job = await http.request_json("POST", "/api/jobs/events", host, {"steps": steps, "rate": rate})
+    if status != 202:
+        raise RuntimeError(f"could not submit the events job: {status} {job}")
+    deadline = time.monotonic() + seconds * 3 + 30
+    while job["state"] not in ("succeeded", "failed", "cancelled"):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the events job did not finish: {job}")
+        await asyncio.sleep(0.1)
+        _, job = await http.request_json("GET", f"/api/jobs/{job['id']}", host)
+    await asyncio.sleep(0.5)  # frames still in flight
+    cpu = cpu_seconds(stack.api.pid) - cpu_before
+    wall = time.perf_counter() - wall_before
+    rss = psutil.Process(stack.api.pid).memory_info().rss / 2**20
+    ids = job_events(stack, after, job["id"])
+    answers = await asyncio.gather(*(swarm.command(f"report {job['id']}") for swarm in swarms))
+    per_client = [count for answer in answers for count in answer["per_client"]]
+    histogram: dict[int, int] = {}
+    for answer in answers:
+        for key, value in answer["histogram"].items():
+            histogram[int(key)] = histogram.get(int(key), 0) + value
+    span = (int(ids[-1].split("-")[0]) - int(ids[0].split("-")[0])) / 1000 if len(ids) > 1 else seconds
+    frames = sum(per_client)
+    return Phase(
+        rate=rate,
+        events=len(ids),
+        clients_alive=sum(answer["alive"] for answer in answers),
+        frames=frames,
+        lost=sum(max(0, len(ids) - count) for count in per_client),
+        frames_per_s=frames / max(span, 0.001),
+        p50_ms=histogram_percentile(histogram, 50),
+        p99_ms=histogram_percentile(histogram, 99),
+        max_ms=histogram_percentile(histogram, 100),
+        api_cpu_share=cpu / wall,
+        api_rss_mib=rss,
+    )
+
+
+async def run(stack: BenchStack, plan: Plan, report: Report) -> None:
+    assert stack.api is not None
+    idle_rss = psutil.Process(stack.api.pid).memory_info().rss / 2**20
+    per_process = plan.fanout_clients // plan.fanout_processes
+    swarms = [SwarmProcess(stack.api_port, per_process) for _ in range(plan.fanout_processes)]
+    http = await HttpConnection.open("127.0.0.1", stack.api_port)
+    phases: list[Phase] = []
+    try:
+        connected = sum(await asyncio.gather(*(swarm.start() for swarm in swarms)))
+        await asyncio.sleep(1.0)
+        for rate in plan.fanout_rates:
+            phase = await run_phase(stack, swarms, http, rate, plan.fanout_seconds)
+            phases.append(phase)
+            if not phase.ok:
+                break
+    finally:
+        http.close()
+        await asyncio.gather(*(swarm.stop() for swarm in swarms))
+    clients = f"{connected:,} clients"
+    first = phases[0]
+    passing = [phase for phase in phases if phase.ok]
+    best = passing[-1] if passing else first
+    rows = [
+        Row(CASE, f"{clients} at {first.rate:g} events/s: delivery p50", first.p50_ms, "ms"),
+        Row(CASE, f"{clients} at {first.rate:g} events/s: delivery p99", first.p99_ms, "ms", check="<=", limit=50),
+        Row(CASE, f"{clients} at {first.rate:g} events/s: events lost", first.lost, "", check="==", limit=0),
+        Row(CASE, f"highest rate with p99 ≤ 100 ms: {best.rate:g} events/s, frames/s delivered",
+            best.frames_per_s, "frames/s", check=">=", limit=40_000),
+        Row(CASE, f"… at {best.rate:g} events/s: delivery p50 / p99 {best.p50_ms:.1f} / {best.p99_ms:.1f} ms, lost",
+            best.lost, "", check="==", limit=0),
+        Row(CASE, f"API RSS with {clients} (idle: {idle_rss:.0f} MiB)", max(p.api_rss_mib for p in phases), "MiB",
+            check="<=", limit=150),
+        Row(CASE, f"API CPU at {best.rate:g} events/s (share of one core)", best.api_cpu_share * 100, "%"),
+    ]  # fmt: skip
+    for row in rows:
+        report.add(row)
+    report.details["fanout"] = {"clients": connected, "idle_rss_mib": idle_rss, "phases": [vars(p) for p in phases]}

@@ -1,0 +1,117 @@
+"""Case 4: jobs/s of zero-step jobs through one worker of 2 prefork processes, against bare
+Celery no-op tasks (Celery's defaults, and with our reliability settings: acks_late,
+reject_on_worker_lost, prefetch 1).
+
+Each run fills its queue first and only then starts the worker; the rate is taken from the
+queue draining from 90% to 10% of its length, so start-up and the tail are left out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+from celery import Celery
+
+from bench.plan import Plan
+from bench.report import Report, Row
+from bench.stack import BenchStack, wait_until
+from myspinbot import EventName, JobEvent, Settings
+from myspinbot.api.publisher import JobPublisher
+from myspinbot.kernel import Kernel
+from myspinbot.lifecycle import new_job
+from myspinbot.worker import create_celery
+
+CASE = "4 worker"
+BATCH = 50  # redis-py's async pool refuses a 101st connection by default
+
+
+async def fill_our_queue(settings: Settings, count: int) -> None:
+    """`count` noop jobs: a stored record each and a Celery message on the `noop` queue."""
+    kernel = Kernel(settings)
+    job_type = kernel.job_types["noop"]
+    publisher = JobPublisher(create_celery(settings, kernel=kernel))
+    store = kernel.store
+    try:
+        for first in range(0, count, BATCH):
+            jobs = [new_job(uuid.uuid4().hex, "noop", {}, []) for _ in range(min(BATCH, count - first))]
+            await asyncio.gather(*(store.create(job, JobEvent(event=EventName.QUEUED, job=job)) for job in jobs))
+            await asyncio.gather(*(publisher.publish(job_type, job.id) for job in jobs))
+    finally:
+        publisher.close()
+        await store.close()
+
+
+def fill_bare_queue(celery: Celery, queue: str, count: int) -> None:
+    task = celery.tasks["bench.noop"]
+    with celery.producer_or_acquire() as producer:
+        for _ in range(count):
+            task.apply_async(queue=queue, producer=producer)
+
+
+def drain_rate(stack: BenchStack, queue: str, count: int, timeout: float) -> float:
+    """Jobs/s while the queue drains from 90% to 10% of `count` (polled every 5 ms)."""
+    high, low = int(count * 0.9), int(count * 0.1)
+    t_high = t_low = 0.0
+    deadline = time.monotonic() + timeout
+    with stack.redis() as client:
+        while time.monotonic() < deadline:
+            depth = int(client.llen(queue))
+            now = time.perf_counter()
+            if not t_high and depth <= high:
+                t_high = now
+            if depth <= low:
+                t_low = now
+                break
+            time.sleep(0.005)
+    if not (t_high and t_low > t_high):
+        raise TimeoutError(f"queue {queue} did not drain in {timeout}s")
+    return (high - low) / (t_low - t_high)
+
+
+def finished_noop_jobs(stack: BenchStack) -> int:
+    with stack.redis() as client:
+        return int(client.hget("myspinbot:stats", "finished|noop|succeeded") or 0)
+
+
+async def run(stack: BenchStack, plan: Plan, report: Report, settings: Settings, bare_celery: Celery) -> None:
+    """Leaves our worker and the bare default worker running, for the latency case."""
+    count = plan.worker_jobs
+    timeout = 30 + count / 100
+    before = finished_noop_jobs(stack)
+    await fill_our_queue(settings, count)
+    stack.start_worker()
+    ours = await asyncio.to_thread(drain_rate, stack, "noop", count, timeout)
+    await asyncio.to_thread(
+        wait_until, lambda: finished_noop_jobs(stack) - before >= count, timeout, "every noop job to succeed"
+    )
+
+    bare: dict[str, float] = {}
+    for queue, acks_late in (("bare_late", True), ("bare", False)):
+        await asyncio.to_thread(fill_bare_queue, bare_celery, queue, count)
+        worker = stack.start_bare_worker(queue, acks_late=acks_late)
+        bare[queue] = await asyncio.to_thread(drain_rate, stack, queue, count, timeout)
+        if acks_late:
+            stack.stop_child(worker)
+    report.add(
+        Row(
+            case=CASE,
+            metric="zero-step jobs/s, 1 worker -c 2 prefork, vs bare Celery no-op",
+            ours=ours,
+            unit="jobs/s",
+            baseline=bare["bare"],
+            check="ratio>=",
+            limit=0.8,
+        )
+    )
+    report.add(
+        Row(
+            case=CASE,
+            metric="… vs bare Celery with acks_late + prefetch 1 (our settings)",
+            ours=ours,
+            unit="jobs/s",
+            baseline=bare["bare_late"],
+        )
+    )
+    report.details["workers"] = {"jobs": count, "ours": ours, "bare": bare}

@@ -1,0 +1,126 @@
+"""Many /ws clients in one process, for the fan-out case: `python -m bench.fanout_clients`.
+
+Each client subscribes to every job. For every event frame, the delivery latency is the
+arrival time minus the event's stream id (Redis stamps it, in milliseconds, when the worker
+appends the event; same host, same clock). Commands on stdin, one JSON answer per line:
+`report <job id>` (frames and latencies of that job's events, then forgotten), `stats`, `quit`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.stats import run_fast
+from bench.wsclient import WsConnection
+
+EVENT_PREFIX = b'{"type":"event","id":"'
+JOB_ID_MARKER = b'"job":{"id":"'
+BIN_MS = 0.1  # latency histogram resolution
+
+
+@dataclass
+class JobTally:
+    """Frames of one job's events: per client, and a latency histogram over all clients."""
+
+    per_client: list[int]
+    histogram: Counter[int] = field(default_factory=Counter)
+
+
+class ClientSwarm:
+    """`count` connections to one API, sharing the tallies."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.tallies: dict[bytes, JobTally] = {}
+        self.connections: list[WsConnection] = []
+        self.other_frames = 0
+        self.failed: list[str] = []
+
+    def receiver(self, index: int) -> Any:
+        tallies = self.tallies
+
+        def on_text(payload: bytes, received_at: float) -> None:
+            if not payload.startswith(EVENT_PREFIX):
+                self.other_frames += 1
+                return
+            marker = payload.find(JOB_ID_MARKER)
+            job_id = payload[marker + 13 : marker + 45]
+            tally = tallies.get(job_id)
+            if tally is None:
+                tally = tallies[job_id] = JobTally(per_client=[0] * self.count)
+            tally.per_client[index] += 1
+            millis = int(payload[22 : payload.index(b"-", 22)])
+            tally.histogram[int((received_at * 1000 - millis) / BIN_MS)] += 1
+
+        return on_text
+
+    async def connect(self, host: str, port: int, parallel: int = 50) -> None:
+        gate = asyncio.Semaphore(parallel)
+
+        async def one(index: int) -> WsConnection | None:
+            async with gate:
+                try:
+                    return await WsConnection.open(host, port, "/ws", self.receiver(index))
+                except (OSError, TimeoutError) as error:
+                    self.failed.append(repr(error))
+                    return None
+
+        opened = await asyncio.gather(*(one(index) for index in range(self.count)))
+        self.connections = [conn for conn in opened if conn is not None]
+
+    def alive(self) -> int:
+        return sum(1 for conn in self.connections if conn.transport is not None)
+
+    def report(self, job_id: str) -> dict[str, Any]:
+        tally = self.tallies.pop(job_id.encode(), None) or JobTally(per_client=[0] * self.count)
+        return {
+            "clients": self.count,
+            "alive": self.alive(),
+            "per_client": tally.per_client,
+            "histogram": {str(key): value for key, value in tally.histogram.items()},
+        }
+
+    def close(self) -> None:
+        for conn in self.connections:
+            conn.close()
+
+
+async def serve(host: str, port: int, count: int) -> None:
+    swarm = ClientSwarm(count)
+    await swarm.connect(host, port)
+    print(json.dumps({"ready": swarm.alive(), "failed": swarm.failed[:5]}), flush=True)
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    while line := (await reader.readline()).decode().strip():
+        command, _, argument = line.partition(" ")
+        if command == "report":
+            print(json.dumps(swarm.report(argument)), flush=True)
+        elif command == "stats":
+            print(json.dumps({"alive": swarm.alive(), "other_frames": swarm.other_frames}), flush=True)
+        elif command == "quit":
+            break
+    swarm.close()
+    await asyncio.sleep(0.2)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.fanout_clients", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--clients", type=int, default=500)
+    args = parser.parse_args(argv)
+    if not args.host.startswith("127.") and args.host not in ("localhost", "::1"):
+        parser.error("clients only ever connect to the loopback interface")
+    run_fast(serve(args.host, args.port, args.clients))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

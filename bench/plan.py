@@ -1,0 +1,65 @@
+"""How long and how hard each case runs: the full run, `--quick`, and the test's smoke run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Plan:
+    name: str
+    rounds: int  # interleaved ours/baseline rounds of the throughput cases (median is kept)
+    seconds: float  # one measured window of a throughput or health case
+    connections: int  # keep-alive connections of the load generator
+    health_rate: float  # /health probes per second (one connection, sequential)
+    latency_jobs: int  # sequential jobs of the latency case (after warm-up)
+    worker_jobs: int  # jobs queued before the worker starts, in the worker-throughput case
+    fanout_clients: int
+    fanout_processes: int  # client processes, apart from the API's
+    fanout_rates: tuple[float, ...]  # events/s tried in turn, until delivery p99 passes 100 ms
+    fanout_seconds: float
+
+
+FULL = Plan(
+    name="full",
+    rounds=3,
+    seconds=5.0,
+    connections=16,
+    health_rate=200.0,
+    latency_jobs=300,
+    worker_jobs=6000,
+    fanout_clients=1000,
+    fanout_processes=2,
+    fanout_rates=(20.0, 40.0, 50.0, 60.0, 80.0, 100.0),
+    fanout_seconds=6.0,
+)
+
+QUICK = Plan(
+    name="quick",
+    rounds=1,
+    seconds=2.5,
+    connections=16,
+    health_rate=200.0,
+    latency_jobs=100,
+    worker_jobs=1500,
+    fanout_clients=1000,
+    fanout_processes=2,
+    fanout_rates=(20.0, 40.0),
+    fanout_seconds=3.0,
+)
+
+SMOKE = Plan(
+    name="smoke",
+    rounds=1,
+    seconds=0.5,
+    connections=4,
+    health_rate=100.0,
+    latency_jobs=5,
+    worker_jobs=60,
+    fanout_clients=20,
+    fanout_processes=1,
+    fanout_rates=(20.0,),
+    fanout_seconds=0.5,
+)
+
+PLANS = {plan.name: plan for plan in (FULL, QUICK, SMOKE)}

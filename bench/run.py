@@ -1,0 +1,80 @@
+"""One run: start the stack, run the cases in an order that reuses what each one started."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+import time
+from collections.abc import Collection
+from pathlib import Path
+
+from bench.bare import BARE_QUEUE, make_celery
+from bench.cases import fanout, latency, loop_health, submit, workers
+from bench.plan import Plan
+from bench.report import Report
+from bench.stack import BenchStack
+from myspinbot import Settings
+
+ALL_CASES = ("1", "2", "3", "4", "5")
+
+
+def bare_worker_ready(stack: BenchStack, timeout: float = 60) -> None:
+    """Start the bare default worker if need be and wait until it answers a task."""
+    celery = make_celery(stack.redis_url)
+    if BARE_QUEUE not in stack.bare_workers:
+        stack.start_bare_worker(BARE_QUEUE)
+    celery.tasks["bench.echo"].apply_async(queue=BARE_QUEUE).get(timeout=timeout)
+
+
+async def run_cases(stack: BenchStack, plan: Plan, report: Report, cases: Collection[str]) -> None:
+    stack.start_redis()
+    settings = Settings(
+        redis_url=stack.redis_url,
+        data_dir=stack.root / "data",
+        extra_plugins=["bench.jobtypes"],
+        _env_file=None,
+    )
+    bare_celery = make_celery(stack.redis_url)
+    stack.start_api()
+    if {"1", "2"} & set(cases):
+        stack.start_bare_http()
+        if "1" in cases:
+            await submit.run(stack, plan, report, bare_celery)
+        if "2" in cases:
+            await loop_health.run(stack, plan, report)
+        stack.stop_child(stack.bare_http)
+        # The submit cases leave thousands of queued `generate` jobs that no worker takes; every
+        # /ws client would get them in its first snapshot. Start the rest from an empty store.
+        stack.restart_api(flush=True)
+    if "4" in cases:
+        await workers.run(stack, plan, report, settings, bare_celery)
+    if "3" in cases:
+        await asyncio.to_thread(stack.ensure_worker)
+        await asyncio.to_thread(bare_worker_ready, stack)
+        await latency.run(stack, plan, report, bare_celery)
+    for child in list(stack.bare_workers.values()):
+        stack.stop_child(child)
+    if "5" in cases:
+        await asyncio.to_thread(stack.ensure_worker)
+        await fanout.run(stack, plan, report)
+
+
+async def run_bench(plan: Plan, command: str, cases: Collection[str] = ALL_CASES, keep: bool = False) -> Report:
+    """Run the chosen cases of a plan on a fresh stack; the stack is stopped whatever happens."""
+    root = Path(tempfile.mkdtemp(prefix="myspinbot-bench-"))
+    stack = BenchStack(root)
+    report = Report(profile=plan.name, command=command)
+    started = time.perf_counter()
+    failed = True
+    try:
+        await run_cases(stack, plan, report, cases)
+        failed = False
+    finally:
+        await asyncio.to_thread(stack.stop)
+        report.seconds = time.perf_counter() - started
+        if failed or keep:
+            print(f"bench: logs kept in {root / 'logs'}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+    return report

@@ -1,0 +1,217 @@
+"""The processes a run needs: a private Redis, our API and worker, and the baselines.
+
+Every process is our child, in its own session, stopped by its PID (never by name).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+import redis
+
+from myspinbot.procutil import child_preexec
+from myspinbot.redis_server import RedisProcess, free_port
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+BENCH_PLUGINS = "bench.jobtypes"
+OUR_QUEUES = "noop,events"
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, what: str, interval: float = 0.05) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+
+
+def http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+class Child:
+    """One child process with its output in a log file."""
+
+    def __init__(self, name: str, args: list[str], env: dict[str, str], log_dir: Path) -> None:
+        self.name = name
+        self.args = args
+        self.env = env
+        self.log_path = log_dir / f"{name}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Child:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, *self.args],
+                env=self.env,
+                cwd=REPO_ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=child_preexec,
+            )
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, grace: float = 15.0) -> None:
+        """SIGTERM our PID, wait, then SIGKILL its process group (pool children included)."""
+        process, self.process = self.process, None
+        if process is None:
+            return
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(grace)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(5)
+
+    def log_tail(self, lines: int = 30) -> str:
+        if not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+class BenchStack:
+    """Starts and stops the run's processes; each is started only when a case needs it."""
+
+    def __init__(self, root: Path, *, outbox_size: int = 1000) -> None:
+        self.root = root
+        self.logs = root / "logs"
+        self.redis_server = RedisProcess(root / "redis")
+        self.outbox_size = outbox_size
+        self.api: Child | None = None
+        self.api_port = 0
+        self.bare_http: Child | None = None
+        self.bare_http_port = 0
+        self.worker: Child | None = None
+        self.bare_workers: dict[str, Child] = {}
+        self.children: list[Child] = []
+
+    @property
+    def redis_url(self) -> str:
+        return self.redis_server.url
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = {key: value for key, value in os.environ.items() if not key.startswith(("MYSPINBOT_", "BENCH_"))}
+        env.update(
+            {
+                "MYSPINBOT_REDIS_URL": self.redis_url,
+                "MYSPINBOT_DATA_DIR": str(self.root / "data"),
+                "MYSPINBOT_EXTRA_PLUGINS": BENCH_PLUGINS,
+                "MYSPINBOT_WS_OUTBOX_SIZE": str(self.outbox_size),
+                "MYSPINBOT_LOG_LEVEL": "WARNING",
+                "BENCH_REDIS_URL": self.redis_url,
+                "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        env.update(extra)
+        return env
+
+    def redis(self) -> redis.Redis:
+        return redis.Redis.from_url(self.redis_url, protocol=2)
+
+    def start_redis(self) -> None:
+        self.redis_server.start()
+
+    def _child(self, name: str, args: list[str], **env: str) -> Child:
+        child = Child(name, args, self.env(**env), self.logs).start()
+        self.children.append(child)
+        return child
+
+    def start_api(self) -> None:
+        self.api_port = free_port()
+        args = ["-m", "myspinbot.cli", "--env-file", "/dev/null", "api", "--port", str(self.api_port)]
+        self.api = self._child("api", [*args, "--no-access-log", "--log-level", "warning"])
+        self._wait_http(self.api, self.api_port)
+
+    def restart_api(self, *, flush: bool = False) -> None:
+        """A fresh API process; with `flush`, on an emptied Redis."""
+        self.stop_child(self.api)
+        if flush:
+            with self.redis() as client:
+                client.flushdb()
+        self.start_api()
+
+    def start_bare_http(self) -> None:
+        self.bare_http_port = free_port()
+        args = ["-m", "uvicorn", "--factory", "bench.bare:health_app", "--port", str(self.bare_http_port)]
+        self.bare_http = self._child("bare-http", [*args, "--no-access-log", "--log-level", "warning"])
+        self._wait_http(self.bare_http, self.bare_http_port)
+
+    def _wait_http(self, child: Child, port: int) -> None:
+        try:
+            wait_until(lambda: http_ok(f"http://127.0.0.1:{port}/health"), 30, f"{child.name}'s /health")
+        except TimeoutError:
+            raise RuntimeError(f"{child.name} did not start:\n{child.log_tail()}") from None
+
+    def start_worker(self, concurrency: int = 2) -> Child:
+        """`myspinbot worker -c N -P prefork` on the benchmark's queues (returns at once)."""
+        args = ["-m", "myspinbot.cli", "--env-file", "/dev/null", "worker", "-Q", OUR_QUEUES]
+        self.worker = self._child("worker", [*args, "-c", str(concurrency), "-P", "prefork", "--log-level", "warning"])
+        return self.worker
+
+    def ensure_worker(self) -> None:
+        """Our worker, started if need be, once its heartbeat is in Redis."""
+        if self.worker is None:
+            self.start_worker()
+        worker = self.worker
+        assert worker is not None
+
+        def online() -> bool:
+            with self.redis() as client:
+                return bool(client.zcount("myspinbot:workers", time.time(), "+inf"))
+
+        try:
+            wait_until(online, 60, "our worker's heartbeat")
+        except TimeoutError:
+            raise RuntimeError(f"the worker did not start:\n{worker.log_tail()}") from None
+
+    def start_bare_worker(self, queue: str, concurrency: int = 2, *, acks_late: bool = False) -> Child:
+        """A bare Celery worker on the no-op tasks (Celery's defaults, or our reliability settings)."""
+        args = ["-m", "celery", "-A", "bench.bare:celery_app", "worker", "-Q", queue, "-c", str(concurrency)]
+        child = self._child(
+            f"bare-worker-{queue}",
+            [*args, "-P", "prefork", "--loglevel", "WARNING", "-n", f"bare-{queue}@%h"],
+            BENCH_ACKS_LATE="1" if acks_late else "0",
+        )
+        self.bare_workers[queue] = child
+        return child
+
+    def stop_child(self, child: Child | None) -> None:
+        if child is None:
+            return
+        child.stop(grace=20)
+        if child in self.children:
+            self.children.remove(child)
+        self.bare_workers = {queue: other for queue, other in self.bare_workers.items() if other is not child}
+        if child is self.bare_http:
+            self.bare_http = None
+
+    def stop(self) -> None:
+        for child in reversed(self.children):
+            child.stop(grace=20)
+        self.children.clear()
+        self.redis_server.stop()
