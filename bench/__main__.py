@@ -35,8 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     print(report.table())
     path = report.write(args.out)
     failed = [row for row in report.rows if row.passed is False]
-    print(f"\n{len(report.rows) - len(failed)} of {len(report.rows)} rows pass or inform, {len(failed)} miss; "
-          f"{report.seconds:.0f} s; JSON: {path}")  # fmt: skip
+    print(
+        f"\n{len(report.rows) - len(failed)} of {len(report.rows)} rows pass or inform, {len(failed)} miss; "
+        f"{report.seconds:.0f} s; JSON: {path}"
+    )
     return 0
 
 

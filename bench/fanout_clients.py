@@ -30,6 +30,7 @@ class JobTally:
 
     per_client: list[int]
     histogram: Counter[int] = field(default_factory=Counter)
+    slowest: dict[bytes, float] = field(default_factory=dict)  # event id -> latest arrival (ms)
 
 
 class ClientSwarm:
@@ -55,8 +56,12 @@ class ClientSwarm:
             if tally is None:
                 tally = tallies[job_id] = JobTally(per_client=[0] * self.count)
             tally.per_client[index] += 1
-            millis = int(payload[22 : payload.index(b"-", 22)])
-            tally.histogram[int((received_at * 1000 - millis) / BIN_MS)] += 1
+            dash = payload.index(b"-", 22)
+            latency = received_at * 1000 - int(payload[22:dash])
+            tally.histogram[int(latency / BIN_MS)] += 1
+            event_id = payload[22 : payload.index(b'"', dash)]
+            if latency > tally.slowest.get(event_id, 0.0):
+                tally.slowest[event_id] = latency
 
         return on_text
 
@@ -84,6 +89,10 @@ class ClientSwarm:
             "alive": self.alive(),
             "per_client": tally.per_client,
             "histogram": {str(key): value for key, value in tally.histogram.items()},
+            "slowest": {
+                event_id.decode(): round(latency, 1)
+                for event_id, latency in sorted(tally.slowest.items(), key=lambda item: -item[1])[:5]
+            },
         }
 
     def close(self) -> None:

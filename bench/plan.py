@@ -11,6 +11,7 @@ class Plan:
     rounds: int  # interleaved ours/baseline rounds of the throughput cases (median is kept)
     seconds: float  # one measured window of a throughput or health case
     connections: int  # keep-alive connections of the load generator
+    submit_capacity_guess: float  # submits/s assumed by case 2 when case 1 did not run
     health_rate: float  # /health probes per second (one connection, sequential)
     latency_jobs: int  # sequential jobs of the latency case (after warm-up)
     worker_jobs: int  # jobs queued before the worker starts, in the worker-throughput case
@@ -18,6 +19,7 @@ class Plan:
     fanout_processes: int  # client processes, apart from the API's
     fanout_rates: tuple[float, ...]  # events/s tried in turn, until delivery p99 passes 100 ms
     fanout_seconds: float
+    bare_acks_late: bool = True  # also measure bare Celery with our reliability settings
 
 
 FULL = Plan(
@@ -25,6 +27,7 @@ FULL = Plan(
     rounds=3,
     seconds=5.0,
     connections=16,
+    submit_capacity_guess=1000.0,
     health_rate=200.0,
     latency_jobs=300,
     worker_jobs=6000,
@@ -39,6 +42,7 @@ QUICK = Plan(
     rounds=1,
     seconds=2.5,
     connections=16,
+    submit_capacity_guess=1000.0,
     health_rate=200.0,
     latency_jobs=100,
     worker_jobs=1500,
@@ -53,6 +57,7 @@ SMOKE = Plan(
     rounds=1,
     seconds=0.5,
     connections=4,
+    submit_capacity_guess=200.0,
     health_rate=100.0,
     latency_jobs=5,
     worker_jobs=60,
@@ -60,6 +65,7 @@ SMOKE = Plan(
     fanout_processes=1,
     fanout_rates=(20.0,),
     fanout_seconds=0.5,
+    bare_acks_late=False,
 )
 
 PLANS = {plan.name: plan for plan in (FULL, QUICK, SMOKE)}

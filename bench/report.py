@@ -36,7 +36,7 @@ class Row:
             return "-"
         if self.check.startswith("ratio"):
             return f"{self.check[5:]} {self.limit:g}×"
-        return f"{self.check} {self.limit:g}"
+        return f"{self.check} {self.limit:,g}"
 
     @property
     def passed(self) -> bool | None:
@@ -102,7 +102,7 @@ class Report:
 
 
 def fmt(value: float) -> str:
-    if value == int(value) and abs(value) >= 10:
+    if value == int(value):
         return f"{int(value):,}"
     if abs(value) >= 100:
         return f"{value:,.0f}"

@@ -39,9 +39,18 @@ class SwarmProcess:
 
     async def start(self) -> int:
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bench.fanout_clients", "--port", str(self.port), "--clients", str(self.clients),
-            cwd=REPO_ROOT, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=2**26,
-        )  # fmt: skip
+            sys.executable,
+            "-m",
+            "bench.fanout_clients",
+            "--port",
+            str(self.port),
+            "--clients",
+            str(self.clients),
+            cwd=REPO_ROOT,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            limit=2**26,
+        )
         ready = await self._answer(timeout=120)
         return int(ready["ready"])
 
@@ -84,6 +93,7 @@ class Phase:
     max_ms: float
     api_cpu_share: float
     api_rss_mib: float
+    slowest_events: dict[str, float]  # the events whose last frame came latest (ms after XADD)
 
     @property
     def ok(self) -> bool:
@@ -158,6 +168,12 @@ async def run_phase(
         max_ms=histogram_percentile(histogram, 100),
         api_cpu_share=cpu / wall,
         api_rss_mib=rss,
+        slowest_events=dict(
+            sorted(
+                ((event_id, ms) for answer in answers for event_id, ms in answer["slowest"].items()),
+                key=lambda item: -item[1],
+            )[:5]
+        ),
     )
 
 
@@ -187,14 +203,32 @@ async def run(stack: BenchStack, plan: Plan, report: Report) -> None:
         Row(CASE, f"{clients} at {first.rate:g} events/s: delivery p50", first.p50_ms, "ms"),
         Row(CASE, f"{clients} at {first.rate:g} events/s: delivery p99", first.p99_ms, "ms", check="<=", limit=50),
         Row(CASE, f"{clients} at {first.rate:g} events/s: events lost", first.lost, "", check="==", limit=0),
-        Row(CASE, f"highest rate with p99 ≤ 100 ms: {best.rate:g} events/s, frames/s delivered",
-            best.frames_per_s, "frames/s", check=">=", limit=40_000),
-        Row(CASE, f"… at {best.rate:g} events/s: delivery p50 / p99 {best.p50_ms:.1f} / {best.p99_ms:.1f} ms, lost",
-            best.lost, "", check="==", limit=0),
-        Row(CASE, f"API RSS with {clients} (idle: {idle_rss:.0f} MiB)", max(p.api_rss_mib for p in phases), "MiB",
-            check="<=", limit=150),
+        Row(
+            CASE,
+            f"highest rate with p99 ≤ 100 ms: {best.rate:g} events/s, frames/s delivered",
+            best.frames_per_s,
+            "frames/s",
+            check=">=",
+            limit=40_000,
+        ),
+        Row(
+            CASE,
+            f"… at {best.rate:g} events/s: delivery p50 / p99 {best.p50_ms:.1f} / {best.p99_ms:.1f} ms, lost",
+            best.lost,
+            "",
+            check="==",
+            limit=0,
+        ),
+        Row(
+            CASE,
+            f"API RSS with {clients} (idle: {idle_rss:.0f} MiB)",
+            max(p.api_rss_mib for p in phases),
+            "MiB",
+            check="<=",
+            limit=150,
+        ),
         Row(CASE, f"API CPU at {best.rate:g} events/s (share of one core)", best.api_cpu_share * 100, "%"),
-    ]  # fmt: skip
+    ]
     for row in rows:
         report.add(row)
     report.details["fanout"] = {"clients": connected, "idle_rss_mib": idle_rss, "phases": [vars(p) for p in phases]}

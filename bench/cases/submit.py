@@ -41,7 +41,8 @@ def apply_async_loop(celery: Celery, seconds: float) -> PublishRun:
     return PublishRun(rps=count / elapsed, cpu_us_per_call=(time.thread_time() - cpu_before) / count * 1e6)
 
 
-async def run(stack: BenchStack, plan: Plan, report: Report, bare_celery: Celery) -> None:
+async def run(stack: BenchStack, plan: Plan, report: Report, bare_celery: Celery) -> float:
+    """Returns our submit throughput (req/s), which case 2 loads the API at half of."""
     assert stack.api is not None and stack.bare_http is not None
     ours: list[LoadRun] = []
     bare_publish: list[PublishRun] = []
@@ -49,17 +50,29 @@ async def run(stack: BenchStack, plan: Plan, report: Report, bare_celery: Celery
     for _ in range(plan.rounds):
         ours.append(
             await run_load(
-                stack, stack.api_port, stack.api.pid, "POST", "/api/generate", GENERATE_BODY,
-                connections=plan.connections, seconds=plan.seconds,
+                stack,
+                stack.api_port,
+                stack.api.pid,
+                "POST",
+                "/api/generate",
+                GENERATE_BODY,
+                connections=plan.connections,
+                seconds=plan.seconds,
             )
-        )  # fmt: skip
+        )
         bare_publish.append(await asyncio.to_thread(apply_async_loop, bare_celery, plan.seconds))
         bare_http.append(
             await run_load(
-                stack, stack.bare_http_port, stack.bare_http.pid, "GET", "/health", None,
-                connections=plan.connections, seconds=plan.seconds,
+                stack,
+                stack.bare_http_port,
+                stack.bare_http.pid,
+                "GET",
+                "/health",
+                None,
+                connections=plan.connections,
+                seconds=plan.seconds,
             )
-        )  # fmt: skip
+        )
     with stack.redis() as client:
         client.delete("generate", BARE_SUBMIT_QUEUE)  # nobody consumes these queues
     ours_rps = statistics.median(run.rps for run in ours)
@@ -97,3 +110,4 @@ async def run(stack: BenchStack, plan: Plan, report: Report, bare_celery: Celery
         "bare_apply_async": [vars(run) for run in bare_publish],
         "bare_fastapi_health": [vars(run) for run in bare_http],
     }
+    return ours_rps

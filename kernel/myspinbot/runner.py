@@ -7,9 +7,11 @@ so each worker thread keeps one event loop and one store and drives them synchro
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -19,7 +21,7 @@ from myspinbot.jobfiles import JobFolders
 from myspinbot.jobs import FINISH_EVENTS, EventName, Job, JobState
 from myspinbot.jobtypes import JobType
 from myspinbot.kernel import Kernel
-from myspinbot.store import JobStore, VersionConflict
+from myspinbot.store import JobStore, StoreUnavailable, VersionConflict
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -36,10 +38,22 @@ class WorkerRuntime:
         if store is None:
             raise RuntimeError("no plugin provides a job store")
         self.store: JobStore = store
+        self.retry_seconds = kernel.settings.store_retry_seconds
 
-    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        """Run a store call to completion on this thread's loop."""
-        return self.loop.run_until_complete(coroutine)
+    def run(self, call: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        """Run a store call on this thread's loop, retrying while the store is unreachable
+        (a Redis restart) for up to MYSPINBOT_STORE_RETRY_SECONDS."""
+        deadline = time.monotonic() + self.retry_seconds
+        delay = 0.1
+        while True:
+            try:
+                return self.loop.run_until_complete(call())
+            except StoreUnavailable:
+                if time.monotonic() + delay > deadline:
+                    raise
+                log.warning("store unreachable; retrying in %.1fs", delay)
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
 
 _local = threading.local()
@@ -70,9 +84,9 @@ class JobRun:
             if changed is None:
                 return False
             try:
-                stored = self.runtime.run(self.runtime.store.save(changed, event, self.job.version))
+                stored = self.runtime.run(functools.partial(self.runtime.store.save, changed, event, self.job.version))
             except VersionConflict:
-                fresh = self.runtime.run(self.runtime.store.get(self.job.id))
+                fresh = self.runtime.run(lambda: self.runtime.store.get(self.job.id))
                 if fresh is None:
                     return False
                 self.job = fresh.model_copy(update={"artifacts": self.job.artifacts or fresh.artifacts})
@@ -90,7 +104,7 @@ class JobRun:
 
     def cancel_requested(self) -> bool:
         if not self.cancel_seen:
-            self.cancel_seen = self.runtime.run(self.runtime.store.cancel_requested(self.job.id))
+            self.cancel_seen = self.runtime.run(lambda: self.runtime.store.cancel_requested(self.job.id))
         return self.cancel_seen
 
     def record_artifact(self, name: str, content_type: str, size: int) -> None:
@@ -106,12 +120,16 @@ def finishing(state: JobState, **details: Any) -> Callable[[Job], Job | None]:
 def execute_job(kernel: Kernel, job_type: JobType, job_id: str, worker: str) -> str:
     """Run one delivery of a job; returns the state it ended in (for logs and tests)."""
     runtime = runtime_for(kernel)
-    job = runtime.run(runtime.store.get(job_id))
+    job = runtime.run(lambda: runtime.store.get(job_id))
     if job is None:
         log.warning("job %s has no record (expired or discarded); dropping its task", job_id)
         return "missing"
     if job.state.finished:
         return job.state.value  # cancelled while queued, or a duplicate delivery
+    if job.state == JobState.RUNNING and job.worker and job.worker != worker:
+        owner = job.worker
+        if runtime.run(lambda: runtime.store.worker_online(owner)):
+            return "duplicate"  # a late redelivery while its first worker still runs it
     run = JobRun(kernel, runtime, job)
     if run.cancel_requested():
         run.change(finishing(JobState.CANCELLED), EventName.CANCELLED)

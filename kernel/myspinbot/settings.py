@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     )
     max_attempts: int = Field(3, ge=1, description="Deliveries of a job before a lost worker makes it fail")
     worker_heartbeat_seconds: float = Field(5.0, gt=0, description="How often a running job proves its worker is alive")
+    maintenance_seconds: float = Field(
+        10.0, gt=0, description="How often the API re-queues jobs of lost workers and removes expired files"
+    )
+    store_retry_seconds: float = Field(
+        60.0, ge=0, description="How long a worker keeps retrying the store (Redis restarting) before giving up"
+    )
     ws_outbox_size: int = Field(
         1000,
         ge=10,

@@ -111,15 +111,24 @@ class DashboardPage:
         self.page.keyboard.press("Control+A")
         self.page.keyboard.type(value)
 
-    def choose_job_type(self, title: str) -> None:
+    def choose_job_type(self, name: str) -> None:
+        """Pick a job type's form by the job type's name."""
         self.scroll_form_to_top()
-        self.page.get_by_role("checkbox", name=title).click()
+        self.page.locator(f'[flt-semantics-identifier="job-type-{name}"]').click()
 
     def scroll_form_to_top(self) -> None:
         """Wheel the form's column back up (Flutter scrolls its own views; DOM scrolling does not reach them)."""
-        self.page.mouse.move(120, 400)
-        for _ in range(10):  # one big wheel delta is not taken in one go
-            self.page.mouse.wheel(0, -500)
+        self.wheel(120, 400, -5000)
+
+    def scroll_page(self, *, down: bool) -> None:
+        """Wheel the whole page (the narrow layout scrolls as one) to its end or its top."""
+        self.wheel(100, 300, 20_000 if down else -20_000)
+
+    def wheel(self, x: float, y: float, delta: float) -> None:
+        self.page.mouse.move(x, y)
+        steps = max(1, int(abs(delta) // 500))
+        for _ in range(steps):  # one big wheel delta is not taken in one go
+            self.page.mouse.wheel(0, delta / steps)
             self.page.wait_for_timeout(30)
         self.page.wait_for_timeout(300)
 

@@ -15,6 +15,8 @@ from tests.support.processes import REPO_ROOT, LiveStack, ServiceProcess, http_o
 # The token the API demands; the dashboard holds it and the browser must never see it.
 API_TOKEN = "ui-test-token-0f9b2c1d7e"
 SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
+# Small pages, so the browser test sees "Load older jobs" with a handful of jobs.
+PAGE_SIZE = 3
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +38,11 @@ def ui_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
 def dashboard(ui_stack: LiveStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`myspinbot ui` on a free port, talking to `ui_stack`; yields its URL."""
     port = free_port()
-    env = {**ui_stack.env(), "MYSPINBOT_UI_UPLOAD_DIR": str(tmp_path_factory.mktemp("ui-uploads"))}
+    env = {
+        **ui_stack.env(),
+        "MYSPINBOT_UI_UPLOAD_DIR": str(tmp_path_factory.mktemp("ui-uploads")),
+        "MYSPINBOT_UI_PAGE_SIZE": str(PAGE_SIZE),
+    }
     process = ServiceProcess("ui", ["ui", "--port", str(port), "--log-level", "warning"], env, ui_stack.root / "logs")
     process.start()
     url = f"http://127.0.0.1:{port}"
@@ -52,6 +58,8 @@ def dashboard(ui_stack: LiveStack, tmp_path_factory: pytest.TempPathFactory) -> 
 
 @pytest.fixture(scope="module")
 def screenshots() -> Path:
-    """Where the browser test leaves its screenshots for people to look at."""
+    """Where the browser test leaves its screenshots for people to look at (emptied of an earlier run's)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for old in [*SCREENSHOTS.glob("*.png"), *SCREENSHOTS.glob("failure.txt")]:
+        old.unlink()
     return SCREENSHOTS

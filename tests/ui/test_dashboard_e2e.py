@@ -19,7 +19,7 @@ from myspinbot.client import Job, JobState, MySpinBotClient
 from tests.conftest import require
 from tests.support.processes import LiveStack
 from tests.ui.browser import LAPTOP, PHONE, DashboardPage, chromium, chromium_available, poll
-from tests.ui.conftest import API_TOKEN
+from tests.ui.conftest import API_TOKEN, PAGE_SIZE
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -66,13 +66,14 @@ def check_health(ui: DashboardPage) -> None:
 
 def generate_and_preview(ui: DashboardPage) -> None:
     page = ui.page
-    ui.choose_job_type("Video generation")
+    ui.choose_job_type("generate")
     ui.fill("Prompt *", "a red fox running through fresh snow, golden hour")
     ui.open_more_settings()
     ui.fill("Frames", "6")
     page.get_by_role("button", name="Submit job").click()
     # The API's own check (frames must be 4k+1), shown under the field it names.
     ui.text(re.compile(r"^num_frames must be 4k\+1.*nearest are 5 and 9")).wait_for(timeout=15_000)
+    ui.wheel(120, 500, 300)
     ui.shot("02-generate-validation-error")
 
     ui.fill("Frames", "17")
@@ -94,7 +95,7 @@ def generate_and_preview(ui: DashboardPage) -> None:
 
 def train_with_uploads(ui: DashboardPage, api: MySpinBotClient, dataset: list[Path], downloads: Path) -> None:
     page = ui.page
-    ui.choose_job_type("LoRA training")
+    ui.choose_job_type("train")
     ui.fill("Base model *", "stabilityai/stable-diffusion-xl-base-1.0")
     with page.expect_file_chooser() as chooser:
         page.get_by_role("button", name="Choose files").click()
@@ -118,7 +119,7 @@ def train_with_uploads(ui: DashboardPage, api: MySpinBotClient, dataset: list[Pa
 
 
 def cancel_running(ui: DashboardPage, api: MySpinBotClient) -> None:
-    ui.choose_job_type("Sleepy (test)")
+    ui.choose_job_type("sleepy")
     ui.fill("Steps", "300")
     ui.fill("Step Seconds", "0.1")
     short_id = ui.submit()
@@ -129,6 +130,14 @@ def cancel_running(ui: DashboardPage, api: MySpinBotClient) -> None:
     assert job_by_short_id(api, short_id).state is JobState.CANCELLED
     ui.shot("08-cancelled")
 
+    # The state filter keeps only the cancelled job in the list.
+    ui.starting("filter-state-cancelled").click()
+    poll(lambda: ui.page.get_by_role("progressbar").count() == 1, 10, "only the cancelled job to be listed")
+    assert "Cancelled" in ui.row_text(short_id)
+    ui.shot("09-filter-cancelled")
+    ui.starting("filter-state-all").click()
+    poll(lambda: ui.page.get_by_role("progressbar").count() > 1, 10, "every job to be listed again")
+
 
 def survive_api_restart(ui: DashboardPage, api: MySpinBotClient, stack: LiveStack) -> None:
     job = api.submit("sleepy", {"steps": 25, "step_seconds": 0.1})
@@ -137,13 +146,25 @@ def survive_api_restart(ui: DashboardPage, api: MySpinBotClient, stack: LiveStac
     stack.stop_api()
     banner = re.compile(r"^Cannot reach the API")
     ui.text(banner).wait_for(timeout=20_000)
-    ui.shot("09-api-down")
+    ui.shot("10-api-down")
     stack.start_api()
     poll(lambda: ui.page.get_by_text(banner).count() == 0, 30, "the outage banner to go")
     # The job ended while the API was down: its last events are replayed, nothing is missed.
     poll(lambda: ui.progress(short_id) == 100, 30, "the job that finished during the outage to show done")
     assert "Done" in ui.row_text(short_id)
-    ui.shot("10-api-recovered")
+    ui.shot("11-api-recovered")
+
+
+def phone_with_older_jobs(ui: DashboardPage) -> None:
+    page = ui.page
+    ui.open()
+    ui.text("API OK").wait_for(timeout=30_000)
+    poll(lambda: page.get_by_role("progressbar").count() == PAGE_SIZE, 15, "the first page of jobs")
+    ui.scroll_page(down=True)
+    ui.shot("13-phone")
+    page.get_by_role("button", name="Load older jobs").click()
+    poll(lambda: page.get_by_role("progressbar").count() > PAGE_SIZE, 15, "older jobs to load")
+    ui.shot("14-phone-older-jobs")
 
 
 def test_dashboard_end_to_end(ui_stack: LiveStack, dashboard: str, screenshots: Path, tmp_path: Path) -> None:
@@ -161,10 +182,15 @@ def test_dashboard_end_to_end(ui_stack: LiveStack, dashboard: str, screenshots: 
             cancel_running(ui, api)
             survive_api_restart(ui, api, ui_stack)
 
-            page.set_viewport_size(PHONE)
-            ui.shot("11-phone")
-            page.set_viewport_size(LAPTOP)
             page.emulate_media(color_scheme="dark")
             ui.shot("12-dark")
+        frames = ui.ws_frames
+        page.close()
 
-    assert not [frame for frame in ui.ws_frames if API_TOKEN in frame], "the API token reached the browser"
+        # A fresh session on a phone-width window: the first page of jobs, then older ones on demand.
+        phone = DashboardPage(browser.new_page(viewport=PHONE, color_scheme="light"), dashboard, screenshots)
+        with phone.screenshot_on_failure():
+            phone_with_older_jobs(phone)
+        frames += phone.ws_frames
+
+    assert frames and not [frame for frame in frames if API_TOKEN in frame], "the API token reached the browser"

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 import flet as ft
@@ -53,7 +54,7 @@ class Dashboard:
         self.banner = OutageBanner()
         self.submit = SubmitPanel(self.submit_form, self.changed, self._add_service)
         self.jobs = JobList(RowActions(cancel=self.cancel, preview=self.preview), self.filter_changed, self.load_older)
-        self.layout = PageLayout(page, self.header.control, self.banner.control, self.submit.control, self.jobs.control)
+        self.layout = PageLayout(page, self.header, self.banner.control, self.submit.control, self.jobs.control)
         self.feed = LiveFeed(
             client,
             self.board,
@@ -130,7 +131,7 @@ class Dashboard:
             return
         batch: UploadBatch | None = None
         try:
-            files: dict[str, list[Any]] = {}
+            files: dict[str, list[Path]] = {}
             picked = {upload.upload.field: [item.name for item in upload.picked] for upload in form.uploads}
             if any(picked.values()):
                 count = sum(len(names) for names in picked.values())
@@ -173,6 +174,7 @@ class Dashboard:
         try:
             self.board.apply(await self.client.cancel(job.id))
         except ApiError as error:
+            self.jobs.cancel_failed(job.id)
             if error.status == 409:
                 self.notify(f"Job {short_id(job.id)} had already finished.")
             else:
@@ -204,7 +206,8 @@ class Dashboard:
 
     def notify(self, message: str) -> None:
         """A short message at the bottom of the page."""
-        self.page.show_dialog(ft.SnackBar(ft.Text(message)))
+        # persist=False: Flutter keeps snack bars up forever while a screen reader is on otherwise.
+        self.page.show_dialog(ft.SnackBar(ft.Text(message), duration=ft.Duration(seconds=4), persist=False))
 
     # --- plumbing ---
 

@@ -26,6 +26,7 @@ FAILED_WATCH_RETRY = 15.0
 # replayed (and dropped by version when the page already had them), so a job that changed
 # while the page was loading is not left showing a stale state.
 FIRST_REPLAY_SECONDS = 10.0
+RESTART_AFTER_CRASH = 2.0
 
 
 def stream_id_at(epoch_seconds: float) -> str:
@@ -58,12 +59,22 @@ class LiveFeed:
         self.clock = clock
         self._check_now = asyncio.Event()
         self._resume_from: str | None = None
+        self._synced = False  # whether on_api_up ran since the API last answered
 
     async def run(self) -> None:
         """Poll health and watch events until cancelled."""
         async with asyncio.TaskGroup() as tasks:
-            tasks.create_task(self._poll_health())
-            tasks.create_task(self._watch())
+            tasks.create_task(self._forever(self._poll_health))
+            tasks.create_task(self._forever(self._watch))
+
+    async def _forever(self, loop: Callable[[], Awaitable[None]]) -> None:
+        # A bug in one pass must not leave the page frozen: log it and start that loop again.
+        while True:
+            try:
+                await loop()
+            except Exception:
+                log.exception("the dashboard's live feed failed; restarting it")
+                await asyncio.sleep(RESTART_AFTER_CRASH)
 
     async def load_page(self, job_filter: JobFilter, *, older: bool = False) -> bool:
         """Read the newest page for `job_filter` (or the next older one); False when the API is away."""
@@ -71,9 +82,10 @@ class LiveFeed:
         try:
             page = await self.client.list_page(job_filter.state, job_filter.job_type, self.page_size, cursor)
         except ApiError as error:
-            self.status.api_failed(error, self.clock())
+            self._api_failed(error)
             self.on_change()
             return False
+        self.status.api_answered()
         self.board.add_page(job_filter, page)
         self.on_change()
         return True
@@ -92,17 +104,16 @@ class LiveFeed:
 
     async def _poll_health(self) -> None:
         while True:
-            was_up = self.status.api is Reach.UP
             try:
                 async with asyncio.timeout(HEALTH_TIMEOUT):
                     health = await self.client.health()
             except TimeoutError:
-                self.status.api_failed(ApiUnavailable(self.client.base_url, "no answer in time"), self.clock())
+                self._api_failed(ApiUnavailable(self.client.base_url, "no answer in time"))
             except ApiError as error:
-                self.status.api_failed(error, self.clock())
+                self._api_failed(error)
             else:
                 self.status.health_answered(health, self.clock())
-                if not was_up and self.on_api_up is not None:
+                if not self._synced and self.on_api_up is not None:
                     await self._api_up()
             self.on_change()
             self._check_now.clear()
@@ -110,12 +121,20 @@ class LiveFeed:
                 async with asyncio.timeout(self.health_interval):
                     await self._check_now.wait()
 
+    def _api_failed(self, error: ApiError) -> None:
+        self.status.api_failed(error, self.clock())
+        if self.status.api is Reach.DOWN:
+            self._synced = False  # job types may differ when it comes back
+
     async def _api_up(self) -> None:
         assert self.on_api_up is not None
         try:
             await self.on_api_up()
-        except ApiError as error:
-            self.status.api_failed(error, self.clock())
+        except ApiError as error:  # tried again on the next poll
+            self._api_failed(error)
+        else:
+            self._synced = True
+            self.status.api_answered()
 
     async def _watch(self) -> None:
         while True:

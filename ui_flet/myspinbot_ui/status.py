@@ -43,6 +43,7 @@ class BackendStatus:
     workers_online: int | None = None
     live: LiveState = LiveState.CONNECTING
     problem: str | None = None
+    refused: str | None = None  # the API answers but turned the dashboard away (a wrong token, say)
     down_since: float | None = None
     _retry_at: float = 0.0
 
@@ -70,8 +71,12 @@ class BackendStatus:
             self.redis = Reach.UNKNOWN
             self.workers_online = None
             self.problem = f"Cannot reach the API at {_where(error)}"
-        else:
-            self.problem = error.message
+        elif error.status in (401, 403) or error.status >= 500:
+            self.refused = f"The API refused the dashboard's request: {error.message}"
+
+    def api_answered(self) -> None:
+        """A request of the dashboard's succeeded."""
+        self.refused = None
 
     def live_failed(self, error: ApiError, retry_in: float | None, now: float) -> None:
         """The /ws feed dropped or could not connect; it retries in `retry_in` seconds (None: gave up)."""
@@ -101,6 +106,8 @@ class BackendStatus:
             return f"{self.problem}. Retrying… Jobs shown may be out of date."
         if self.redis is Reach.DOWN:
             return f"The API is up but cannot reach Redis ({self.problem}). Jobs cannot be queued until it is back."
+        if self.refused:
+            return self.refused
         if self.live is LiveState.FAILED:
             return self.problem
         return None

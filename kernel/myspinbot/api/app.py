@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import inspect
 import logging
 from collections.abc import AsyncIterator
@@ -24,6 +26,7 @@ from myspinbot.api.submission import Submitter
 from myspinbot.api.system_routes import catalog_router, health_router
 from myspinbot.api.ws_routes import ws_router
 from myspinbot.kernel import Kernel
+from myspinbot.maintenance import Maintenance
 from myspinbot.plugins import PluginError, call_each
 from myspinbot.settings import Settings
 from myspinbot.worker import create_celery
@@ -54,23 +57,28 @@ def create_app(settings: Settings, pm: pluggy.PluginManager | None = None, *, ke
     celery = create_celery(settings, kernel=kernel)
     publisher = JobPublisher(celery)
     gateway = EventGateway(kernel.store, settings.ws_outbox_size, kernel.live_stats)
+    maintenance = Maintenance(kernel, publisher.publish, settings.maintenance_seconds)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await gateway.start()
+        await maintenance.start()
         await call_lifecycle_hook(kernel, "startup")
         try:
             yield
         finally:
             await call_lifecycle_hook(kernel, "shutdown")
+            await maintenance.stop()
             await gateway.stop()
-            publisher.close()
-            await kernel.store.close()
+            app.state.submitter.publisher.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(kernel.store.close(), timeout=2.0)
 
     app = FastAPI(title="MySpinBot API", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.kernel = kernel
     app.state.gateway = gateway
     app.state.submitter = Submitter(kernel, publisher)
+    app.state.maintenance = maintenance
     install_error_handlers(app)
     install_security(app, settings)
 

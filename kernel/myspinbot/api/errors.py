@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from myspinbot.store import StoreUnavailable
@@ -33,6 +33,41 @@ STATUS_CODES = {
     500: "internal_error",
     503: "unavailable",
 }
+
+
+class ErrorDetail(BaseModel):
+    """One thing to fix: the parameter, file field or header, and what is wrong with it."""
+
+    field: str
+    message: str
+
+
+class ErrorInfo(BaseModel):
+    status: int
+    code: str
+    message: str
+    details: list[ErrorDetail] | None = None
+
+
+class ErrorBody(BaseModel):
+    """The body of every error response."""
+
+    error: ErrorInfo
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries documenting the common error body for these statuses."""
+    descriptions = {
+        400: "Malformed request",
+        401: "Missing or wrong API token",
+        404: "No such job, job type or artifact",
+        409: "The job is already finished",
+        413: "Upload or request too large",
+        415: "Unsupported content or file type",
+        422: "Invalid parameters or files; `details` names each field",
+        503: "Redis or the broker is unreachable; retry",
+    }
+    return {status: {"model": ErrorBody, "description": descriptions.get(status, "Error")} for status in statuses}
 
 
 class ApiError(Exception):

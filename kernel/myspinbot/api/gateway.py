@@ -112,17 +112,20 @@ class EventGateway:
         self.position = "0-0"  # id of the last event dispatched
         self._task: asyncio.Task[None] | None = None
         self.ready = asyncio.Event()
+        self._stopping = False
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="event-gateway")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(BaseException):
-                await self._task
+        """Stop reading and let every client go; every wait here is bounded, so a Redis client
+        that does not answer a cancellation cannot hold up the API's shutdown."""
+        self._stopping = True
         for client in list(self.clients):
             client.drop(1001, "server shutting down")
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.wait({self._task}, timeout=1.0)
 
     def new_client(self, send: Callable[[str], Awaitable[None]]) -> GatewayClient:
         client = GatewayClient(send, self.outbox_size, self.stats)
@@ -137,7 +140,7 @@ class EventGateway:
 
     async def _run(self) -> None:
         backoff = 0.1
-        while True:
+        while not self._stopping:
             try:
                 if not self.ready.is_set():
                     self.position = await self.store.latest_event_id()

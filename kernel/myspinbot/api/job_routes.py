@@ -6,9 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
+from pydantic import BaseModel
 
 from myspinbot.api.deps import KernelDep, StoreDep
-from myspinbot.api.errors import ApiError
+from myspinbot.api.errors import ApiError, error_responses
 from myspinbot.api.submission import Submitter, job_type_or_404
 from myspinbot.jobfiles import JOB_ID, JobFolders
 from myspinbot.jobs import Artifact, EventName, Job, JobState
@@ -18,11 +19,39 @@ from myspinbot.lifecycle import finish
 from myspinbot.store import JobStore, VersionConflict
 
 JobId = Annotated[str, Path(description="A job id (32 hex characters)")]
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Missing or wrong API token"},
-    404: {"description": "No such job or job type"},
-    503: {"description": "Redis or the broker is unreachable"},
+ERRORS = error_responses(401, 404, 422, 503)
+SUBMIT_ERRORS = error_responses(400, 413, 415)
+GENERIC_BODY = {
+    "description": "The job type's parameters (see GET /api/job-types), as JSON or as multipart form fields "
+    "with files under the job type's file fields",
+    "content": {
+        "application/json": {"schema": {"type": "object"}},
+        "multipart/form-data": {"schema": {"type": "object"}},
+    },
 }
+
+
+def request_body_for(job_type: JobType) -> dict[str, Any]:
+    """OpenAPI request body of a job type's alias route, from its parameter model."""
+    schema = job_type.params.model_json_schema()
+    if "$defs" in schema:  # nested models would need components; describe generically instead
+        return {"requestBody": GENERIC_BODY}
+    form = {**schema, "properties": dict(schema.get("properties", {}))}
+    for spec in job_type.files:
+        form["properties"][spec.field] = {"type": "array", "items": {"type": "string", "format": "binary"}}
+    return {
+        "requestBody": {
+            "description": f"{job_type.title} parameters as JSON, or as multipart form fields with files",
+            "content": {"application/json": {"schema": schema}, "multipart/form-data": {"schema": form}},
+        }
+    }
+
+
+class JobListing(BaseModel):
+    """One page of `GET /api/jobs`."""
+
+    jobs: list[Job]
+    next_cursor: str | None
 
 
 def submitter(request: Request) -> Submitter:
@@ -58,7 +87,14 @@ def build_job_router(kernel: Kernel) -> APIRouter:
     """The job routes, including one alias per job type that declares a `route`."""
     router = APIRouter(prefix="/api", tags=["jobs"], responses=ERRORS)
 
-    @router.post("/jobs/{job_type}", status_code=202, response_model=Job, summary="Submit a job of any type")
+    @router.post(
+        "/jobs/{job_type}",
+        status_code=202,
+        response_model=Job,
+        summary="Submit a job of any type",
+        responses=SUBMIT_ERRORS,
+        openapi_extra={"requestBody": GENERIC_BODY},
+    )
     async def submit_job(job_type: str, request: Request, kernel: KernelDep) -> JSONResponse:
         """Submit a job: a JSON object of parameters, or multipart with parameters as form fields
         and files under the job type's file fields. With an `Idempotency-Key` header, a repeat
@@ -66,7 +102,7 @@ def build_job_router(kernel: Kernel) -> APIRouter:
         job, _ = await submitter(request).submit(job_type_or_404(kernel, job_type), request)
         return accepted(job)
 
-    @router.get("/jobs", summary="List jobs, newest first")
+    @router.get("/jobs", summary="List jobs, newest first", response_model=JobListing)
     async def list_jobs(
         store: StoreDep,
         kernel: KernelDep,
@@ -76,10 +112,10 @@ def build_job_router(kernel: Kernel) -> APIRouter:
         cursor: Annotated[
             str | None, Query(pattern=r"^\d{1,19}$", description="next_cursor of the previous page")
         ] = None,
-    ) -> dict[str, Any]:
+    ) -> JobListing:
         """A page of jobs and the cursor of the next page (null on the last)."""
         page = await store.list(state=state, job_type=type, limit=limit, cursor=cursor)
-        return {"jobs": [job.model_dump(mode="json") for job in page.jobs], "next_cursor": page.next_cursor}
+        return JobListing(jobs=page.jobs, next_cursor=page.next_cursor)
 
     @router.get("/jobs/{job_id}", response_model=Job, summary="A job's state")
     async def get_job(job_id: JobId, store: StoreDep) -> Job:
@@ -89,7 +125,7 @@ def build_job_router(kernel: Kernel) -> APIRouter:
     async def get_status(job_id: JobId, store: StoreDep) -> Job:
         return await job_or_404(store, job_id)
 
-    @router.post("/jobs/{job_id}/cancel", response_model=Job, summary="Cancel a job")
+    @router.post("/jobs/{job_id}/cancel", response_model=Job, summary="Cancel a job", responses=error_responses(409))
     async def cancel_job(job_id: JobId, store: StoreDep, kernel: KernelDep) -> Job:
         """A queued job is cancelled at once; a running one stops at its next step; 409 once finished."""
         return await cancel(kernel, store, job_id)
@@ -117,6 +153,8 @@ def build_job_router(kernel: Kernel) -> APIRouter:
                 response_model=Job,
                 summary=f"Submit a {job_type.title} job",
                 name=f"submit_{job_type.name}",
+                responses=SUBMIT_ERRORS,
+                openapi_extra=request_body_for(job_type),
             )
     return router
 

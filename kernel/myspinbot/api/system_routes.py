@@ -8,18 +8,59 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from myspinbot.api.deps import KernelDep
+from myspinbot.api.errors import error_responses
 from myspinbot.jobtypes import JobType
 from myspinbot.store import StoreUnavailable
 
 HEALTH_TIMEOUT_SECONDS = 2.0
 
 health_router = APIRouter(tags=["system"])
-catalog_router = APIRouter(prefix="/api", tags=["system"])
+catalog_router = APIRouter(prefix="/api", tags=["system"], responses=error_responses(401, 503))
 
 
-@health_router.get("/health", summary="Can the API reach Redis; how many workers are online")
+class Health(BaseModel):
+    """`status` is "ok" when Redis answers, "degraded" (with 503) when it does not."""
+
+    status: str
+    checks: dict[str, Any]
+
+
+class PluginEntry(BaseModel):
+    name: str
+    distribution: str | None
+    version: str | None
+    hooks: list[str]
+
+
+class FileFieldEntry(BaseModel):
+    field: str
+    extensions: list[str]
+    archive_extensions: list[str]
+    min_count: int
+    max_count: int
+    max_bytes: int
+    description: str
+
+
+class JobTypeEntry(BaseModel):
+    name: str
+    title: str
+    description: str
+    queue: str
+    route: str | None
+    params_schema: dict[str, Any]
+    files: list[FileFieldEntry]
+
+
+@health_router.get(
+    "/health",
+    summary="Can the API reach Redis; how many workers are online",
+    response_model=Health,
+    responses={503: {"model": Health, "description": "Redis is unreachable"}},
+)
 async def health(kernel: KernelDep) -> JSONResponse:
     """200 `{"status": "ok"}` when Redis answers; 503 `{"status": "degraded"}` when it does not.
     No worker online is reported in `checks.workers`, not as an outage of the API."""
@@ -38,7 +79,9 @@ async def health(kernel: KernelDep) -> JSONResponse:
     return JSONResponse({"status": "ok", "checks": checks})
 
 
-@catalog_router.get("/plugins", summary="Loaded plugins with their distribution, version and hooks")
+@catalog_router.get(
+    "/plugins", summary="Loaded plugins with their distribution, version and hooks", response_model=list[PluginEntry]
+)
 async def plugins(kernel: KernelDep) -> list[dict[str, Any]]:
     return [
         {"name": info.name, "distribution": info.distribution, "version": info.version, "hooks": info.hooks}
@@ -70,7 +113,11 @@ def describe_job_type(job_type: JobType, default_max_bytes: int) -> dict[str, An
     }
 
 
-@catalog_router.get("/job-types", summary="Every job type: parameters (JSON schema), accepted files, queue")
+@catalog_router.get(
+    "/job-types",
+    summary="Every job type: parameters (JSON schema), accepted files, queue",
+    response_model=list[JobTypeEntry],
+)
 async def job_types(kernel: KernelDep) -> list[dict[str, Any]]:
     limit = kernel.settings.max_upload_bytes
     return [describe_job_type(job_type, limit) for job_type in sorted(kernel.job_types.values(), key=lambda j: j.name)]

@@ -10,6 +10,8 @@ from prometheus_client.registry import Collector
 
 from myspinbot import DURATION_BUCKETS, JobStats, LiveStats
 
+FINAL_STATES = ("succeeded", "failed", "cancelled")
+
 
 @dataclass
 class Snapshot:
@@ -39,14 +41,19 @@ class JobCollector(Collector):
         finished = CounterMetricFamily(
             "myspinbot_jobs_finished", "Jobs that ended, by job type and final state", labels=["type", "state"]
         )
-        for (job_type, state), count in sorted(stats.finished.items()):
+        # Every series exists from the start at 0, so rate() and increase() see the first job too.
+        finished_counts = {(job_type, state): 0 for job_type in types for state in FINAL_STATES}
+        finished_counts.update(stats.finished)
+        for (job_type, state), count in sorted(finished_counts.items()):
             finished.add_metric([job_type, state], count)
         yield finished
 
         duration = HistogramMetricFamily(
             "myspinbot_job_duration_seconds", "Run time of finished jobs from first start to end", labels=["type"]
         )
-        for job_type, cumulative in sorted(stats.duration_buckets.items()):
+        buckets = {job_type: [0] * (len(DURATION_BUCKETS) + 1) for job_type in types}
+        buckets.update(stats.duration_buckets)
+        for job_type, cumulative in sorted(buckets.items()):
             bounds = [*(str(float(b)) for b in DURATION_BUCKETS), "+Inf"]
             duration.add_metric(
                 [job_type], list(zip(bounds, cumulative, strict=True)), sum_value=stats.duration_sum.get(job_type, 0.0)

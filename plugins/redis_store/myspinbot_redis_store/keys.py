@@ -20,6 +20,9 @@ class Keys:
     def idempotency(self, job_type: str, key: str) -> str:
         return f"{self.prefix}:idem:{job_type}:{key}"
 
+    def lease(self, name: str) -> str:
+        return f"{self.prefix}:lease:{name}"
+
     def by_state(self, state: str) -> str:
         return f"{self.prefix}:jobs:state:{state}"
 

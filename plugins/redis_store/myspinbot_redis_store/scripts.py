@@ -70,3 +70,11 @@ end
 local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', tonumber(ARGV[6]), '*', 'n', ARGV[5], 'j', ARGV[4])
 return {1, id, redis.call('EXISTS', KEYS[4])}
 """
+
+# KEYS: lease; ARGV: holder, ttl ms. Returns 1 when `holder` has the lease afterwards.
+LEASE = """
+local current = redis.call('GET', KEYS[1])
+if current and current ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', tonumber(ARGV[2]))
+return 1
+"""

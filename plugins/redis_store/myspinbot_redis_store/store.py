@@ -82,6 +82,7 @@ class RedisJobStore:
         self._create = redis.register_script(scripts.CREATE)
         self._discard = redis.register_script(scripts.DISCARD)
         self._save = redis.register_script(scripts.SAVE)
+        self._lease = redis.register_script(scripts.LEASE)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RedisJobStore:
@@ -342,6 +343,16 @@ class RedisJobStore:
     async def worker_gone(self, worker: str) -> None:
         """Forget a worker that stopped cleanly."""
         await self.redis.zrem(self.keys.workers, worker)
+
+    @unavailable_on_connection_error
+    async def worker_online(self, worker: str) -> bool:
+        expires = await self.redis.zscore(self.keys.workers, worker)
+        return expires is not None and float(expires) > time.time()
+
+    @unavailable_on_connection_error
+    async def acquire_lease(self, name: str, holder: str, ttl_seconds: float) -> bool:
+        reply = await self._lease(keys=[self.keys.lease(name)], args=[holder, int(ttl_seconds * 1000)])
+        return bool(reply)
 
     @unavailable_on_connection_error
     async def workers_online(self) -> int:

@@ -89,6 +89,8 @@ class JobForm:
             self.more.expanded = True  # a message on a hidden field must be seen
         general = errors.get(FORM_ERROR)
         unplaced = [message for name, message in errors.items() if name and name not in self.spec.names()]
+        if not general and not unplaced and errors:
+            general = "Some settings need a change: see the marked fields."
         text = " ".join(filter(None, [general, *unplaced]))
         self.form_error.value = text
         self.form_error.visible = bool(text)

@@ -20,7 +20,7 @@ class Header:
     """The app bar: name on the left, health pills on the right (they wrap on a narrow window)."""
 
     def __init__(self) -> None:
-        self.health = ft.Row(spacing=6, run_spacing=6, wrap=True, alignment=ft.MainAxisAlignment.END, expand=True)
+        self.health = ft.Row(spacing=6, run_spacing=6, wrap=True)
         self._shown: tuple[object, ...] | None = None
         title = ft.Row(
             [
@@ -30,16 +30,25 @@ class Header:
             spacing=8,
             tight=True,
         )
+        self.title = title
         self.control = ft.Container(
-            content=ft.Row(
-                [title, self.health],
-                vertical_alignment=ft.CrossAxisAlignment.CENTER,
-                spacing=16,
-            ),
             padding=ft.Padding.symmetric(horizontal=20, vertical=12),
             bgcolor=ft.Colors.SURFACE_CONTAINER,
             border=ft.Border.only(bottom=ft.BorderSide(1, ft.Colors.OUTLINE_VARIANT)),
         )
+        self.set_compact(False)
+
+    def set_compact(self, compact: bool) -> None:
+        """Name and pills on one line (pills on the right), or the pills under the name on a narrow window."""
+        self.health.alignment = ft.MainAxisAlignment.START if compact else ft.MainAxisAlignment.END
+        if compact:
+            self.control.content = ft.Column([self.title, self.health], spacing=10)
+        else:
+            self.control.content = ft.Row(
+                [self.title, ft.Container(self.health, expand=True)],
+                vertical_alignment=ft.CrossAxisAlignment.CENTER,
+                spacing=16,
+            )
 
     def render(self, status: BackendStatus) -> None:
         """Show the latest health (the pills are rebuilt only when it changed)."""
@@ -87,4 +96,4 @@ class OutageBanner:
 
 
 def _reach_word(reach: Reach) -> str:
-    return {Reach.UP: "OK", Reach.DOWN: "down", Reach.UNKNOWN: "…"}[reach]
+    return {Reach.UP: "OK", Reach.DOWN: "down", Reach.UNKNOWN: "?"}[reach]

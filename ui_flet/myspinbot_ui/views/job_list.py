@@ -30,31 +30,14 @@ class JobList:
         self.filter = JobFilter()
         self.titles: Mapping[str, str] = {}
         self.rows: dict[str, JobRow] = {}
-        self.state_filter = ft.Dropdown(
-            label="State",
-            value=ALL,
-            options=[ft.DropdownOption(key=ALL, text="All states")]
-            + [ft.DropdownOption(key=state.value, text=STATE_LABELS[state]) for state in JobState],
-            on_select=self._filter_changed,
-            width=170,
-            dense=True,
-        )
-        self.type_filter = ft.Dropdown(
-            label="Type",
-            value=ALL,
-            options=[ft.DropdownOption(key=ALL, text="All types")],
-            on_select=self._filter_changed,
-            width=200,
-            dense=True,
-        )
+        self.state_chips = ft.Row(wrap=True, spacing=6, run_spacing=6)
+        self.type_chips = ft.Row(wrap=True, spacing=6, run_spacing=6)
         self.counts = muted("")
         self.list = ft.Column(spacing=10)
+        self.empty_text = muted("No jobs yet. Submit one to see it here.", size=14)
         self.empty = ft.Container(
             ft.Column(
-                [
-                    ft.Icon(ft.Icons.INBOX, size=40, color=ft.Colors.OUTLINE),
-                    muted("No jobs yet. Submit one to see it here.", size=14),
-                ],
+                [ft.Icon(ft.Icons.INBOX, size=40, color=ft.Colors.OUTLINE), self.empty_text],
                 horizontal_alignment=ft.CrossAxisAlignment.CENTER,
                 spacing=8,
             ),
@@ -62,10 +45,7 @@ class JobList:
             alignment=ft.Alignment.CENTER,
             visible=False,
         )
-        self.older = ft.Semantics(
-            identifier="load-older",
-            content=ft.OutlinedButton("Load older jobs", icon=ft.Icons.HISTORY, on_click=self._load_older),
-        )
+        self.older_button = ft.OutlinedButton("Load older jobs", icon=ft.Icons.HISTORY, on_click=self._load_older)
         self.loading = ft.ProgressRing(width=18, height=18, stroke_width=2, visible=False)
         self.control = card(
             ft.Column(
@@ -76,33 +56,40 @@ class JobList:
                         vertical_alignment=ft.CrossAxisAlignment.CENTER,
                         wrap=True,
                     ),
-                    ft.Row([self.state_filter, self.type_filter], wrap=True, spacing=12, run_spacing=12),
+                    self.state_chips,
+                    self.type_chips,
                     self.list,
                     self.empty,
-                    ft.Row([self.older, self.loading], alignment=ft.MainAxisAlignment.CENTER),
+                    ft.Row([self.older_button, self.loading], alignment=ft.MainAxisAlignment.CENTER),
                 ],
-                spacing=14,
+                spacing=12,
             )
         )
+        self._render_filters()
 
     def set_titles(self, titles: Mapping[str, str]) -> None:
         """Job type titles by name (from the API), also offered as type filters."""
         self.titles = dict(titles)
-        self.type_filter.options = [ft.DropdownOption(key=ALL, text="All types")] + [
-            ft.DropdownOption(key=name, text=title) for name, title in self.titles.items()
-        ]
+        self.rows.clear()  # rows drawn before the titles were known are drawn again with them
+        self._render_filters()
+
+    def cancel_failed(self, job_id: str) -> None:
+        """Let a row offer Cancel again after its request failed."""
+        row = self.rows.get(job_id)
+        if row is not None:
+            row.cancel_failed()
 
     def set_loading(self, loading: bool) -> None:
         """Show that a page of older jobs is on its way."""
         self.loading.visible = loading
+        self.older_button.disabled = loading
 
     def render(self, board: JobBoard, now: datetime | None = None) -> None:
         """Show the board's jobs that pass the filter, newest first."""
         now = now or datetime.now(UTC)
-        jobs = board.jobs(self.filter)
         rows: list[ft.Control] = []
         seen = set()
-        for job in jobs:
+        for job in board.jobs(self.filter):
             row = self.rows.get(job.id)
             if row is None:
                 row = self.rows[job.id] = JobRow(job, self.titles.get(job.type, job.type), self.actions)
@@ -115,20 +102,59 @@ class JobList:
         if [id(control) for control in self.list.controls] != [id(control) for control in rows]:
             self.list.controls = rows
         self.empty.visible = not rows
-        cursor = board.page_cursor(self.filter)
-        self.older.visible = cursor.has_more and (cursor.loaded or bool(rows))
-        counts = board.counts()
-        active = counts[JobState.RUNNING] + counts[JobState.QUEUED]
-        self.counts.value = f"{counts[JobState.RUNNING]} running · {counts[JobState.QUEUED]} queued" if active else ""
-
-    def _filter_changed(self, _: ft.Event[ft.Dropdown]) -> None:
-        state = self.state_filter.value
-        job_type = self.type_filter.value
-        self.filter = JobFilter(
-            state=JobState(state) if state and state != ALL else None,
-            job_type=job_type if job_type and job_type != ALL else None,
+        self.empty_text.value = (
+            "No jobs yet. Submit one to see it here." if self.filter == JobFilter() else "No jobs match these filters."
         )
-        self.on_filter(self.filter)
+        cursor = board.page_cursor(self.filter)
+        self.older_button.visible = cursor.loaded and cursor.has_more
+        counts = board.counts()
+        running, queued = counts[JobState.RUNNING], counts[JobState.QUEUED]
+        self.counts.value = f"{running} running · {queued} queued" if running or queued else ""
+
+    def _render_filters(self) -> None:
+        states = [(ALL, "All")] + [(state.value, STATE_LABELS[state]) for state in JobState]
+        chosen_state = self.filter.state.value if self.filter.state else ALL
+        self.state_chips.controls = [
+            self._chip(f"filter-state-{key}", label, key == chosen_state, self._choose_state(key))
+            for key, label in states
+        ]
+        types = [(ALL, "All types"), *self.titles.items()]
+        chosen_type = self.filter.job_type or ALL
+        self.type_chips.controls = [
+            self._chip(f"filter-type-{key}", label, key == chosen_type, self._choose_type(key)) for key, label in types
+        ]
+
+    @staticmethod
+    def _chip(
+        identifier: str, label: str, selected: bool, on_select: Callable[[ft.Event[ft.Chip]], None]
+    ) -> ft.Control:
+        return ft.Semantics(
+            identifier=identifier,
+            content=ft.Chip(
+                label=ft.Text(label, size=12),
+                selected=selected,
+                show_checkmark=False,
+                on_select=on_select,
+                visual_density=ft.VisualDensity.COMPACT,
+            ),
+        )
+
+    def _choose_state(self, key: str) -> Callable[[ft.Event[ft.Chip]], None]:
+        def choose(_: ft.Event[ft.Chip]) -> None:
+            self._set_filter(JobFilter(None if key == ALL else JobState(key), self.filter.job_type))
+
+        return choose
+
+    def _choose_type(self, key: str) -> Callable[[ft.Event[ft.Chip]], None]:
+        def choose(_: ft.Event[ft.Chip]) -> None:
+            self._set_filter(JobFilter(self.filter.state, None if key == ALL else key))
+
+        return choose
+
+    def _set_filter(self, job_filter: JobFilter) -> None:
+        self.filter = job_filter
+        self._render_filters()
+        self.on_filter(job_filter)
 
     def _load_older(self, _: ft.Event[ft.OutlinedButton]) -> None:
         self.on_load_older(self.filter)

@@ -78,6 +78,7 @@ class JobRow:
         self.actions = actions
         self.job = job
         self._actions_key: tuple[object, ...] | None = None
+        self.cancelling = False
         self.title = ft.Text(title, size=15, weight=ft.FontWeight.W_600)
         self.ident = ft.Text(
             short_id(job.id),
@@ -138,7 +139,9 @@ class JobRow:
         """Show `job`'s current state (`now` ticks the elapsed time)."""
         self.job = job
         color = STATE_COLORS[job.state]
-        self.state.content = pill(STATE_LABELS[job.state], color)
+        if self.state.data is not job.state:
+            self.state.content = pill(STATE_LABELS[job.state], color)
+            self.state.data = job.state
         self.summary.value = summary(job)
         self.summary.visible = bool(self.summary.value)
         self.bar.value = job.progress
@@ -147,7 +150,21 @@ class JobRow:
         self.detail.value = progress_line(job, now)
         self.error.value = job.error or ""
         self.error.visible = bool(job.error)
-        key = (job.state, tuple(artifact.name for artifact in job.artifacts))
+        self._render_buttons()
+
+    def cancel_failed(self) -> None:
+        """Offer Cancel again: the request did not go through."""
+        self.cancelling = False
+        self._render_buttons()
+
+    def _cancel(self, _: ft.Event[ft.TextButton]) -> None:
+        self.cancelling = True
+        self._render_buttons()
+        self.actions.cancel(self.job)
+
+    def _render_buttons(self) -> None:
+        job = self.job
+        key = (job.state, self.cancelling, tuple(artifact.name for artifact in job.artifacts))
         if key != self._actions_key:
             self._actions_key = key
             self.buttons.controls = self._buttons(job)
@@ -155,14 +172,9 @@ class JobRow:
 
     def _buttons(self, job: Job) -> list[ft.Control]:
         if job.state in (JobState.QUEUED, JobState.RUNNING):
-            return [
-                ft.Semantics(
-                    identifier=f"cancel-{job.id}",
-                    content=ft.TextButton(
-                        "Cancel", icon=ft.Icons.CANCEL, on_click=lambda _: self.actions.cancel(self.job)
-                    ),
-                )
-            ]
+            label = "Cancelling…" if self.cancelling else "Cancel"
+            button = ft.TextButton(label, icon=ft.Icons.CANCEL, on_click=self._cancel, disabled=self.cancelling)
+            return [ft.Semantics(identifier=f"cancel-{job.id}", content=button)]
         if job.state is not JobState.SUCCEEDED:
             return []
         buttons: list[ft.Control] = []

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import flet as ft
 
+from myspinbot_ui.views.header import Header
+
 # Below this width (logical pixels) the form and the list are stacked and the page scrolls.
 WIDE_FROM = 1000
 FORM_WIDTH = 480
@@ -12,9 +14,7 @@ FORM_WIDTH = 480
 class PageLayout:
     """Places the header, banner, form and job list; switches arrangement as the window is resized."""
 
-    def __init__(
-        self, page: ft.Page, header: ft.Control, banner: ft.Control, form: ft.Control, jobs: ft.Control
-    ) -> None:
+    def __init__(self, page: ft.Page, header: Header, banner: ft.Control, form: ft.Control, jobs: ft.Control) -> None:
         self.page = page
         self.header = header
         self.banner = banner
@@ -28,6 +28,7 @@ class PageLayout:
         if wide is self.wide:
             return False
         self.wide = wide
+        self.header.set_compact(not wide)
         self.page.controls = [self._wide() if wide else self._narrow()]
         self.page.scroll = None if wide else ft.ScrollMode.AUTO
         return True
@@ -44,7 +45,7 @@ class PageLayout:
         )
         return ft.Column(
             [
-                self.header,
+                self.header.control,
                 self.banner,
                 ft.Container(body, padding=ft.Padding.only(left=20, right=20, top=20), expand=True),
             ],
@@ -55,9 +56,10 @@ class PageLayout:
     def _narrow(self) -> ft.Control:
         return ft.Column(
             [
-                self.header,
+                self.header.control,
                 self.banner,
                 ft.Container(ft.Column([self.form, self.jobs], spacing=16), padding=ft.Padding.all(12)),
             ],
             spacing=0,
+            horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
         )

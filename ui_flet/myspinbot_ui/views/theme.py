@@ -38,6 +38,7 @@ def apply_theme(page: ft.Page) -> None:
     page.bgcolor = ft.Colors.SURFACE_CONTAINER_LOWEST
     page.padding = 0
     page.spacing = 0
+    page.horizontal_alignment = ft.CrossAxisAlignment.STRETCH
 
 
 def pill(text: str, color: str, *, icon: ft.IconData | None = None, tooltip: str | None = None) -> ft.Container:

@@ -1,0 +1,126 @@
+"""Periodic maintenance run by the API: re-queue jobs whose worker vanished, remove orphan files.
+
+One API replica at a time does it, under a lease in the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from myspinbot.jobfiles import JOB_ID
+from myspinbot.jobs import EventName, Job, JobState
+from myspinbot.jobtypes import JobType
+from myspinbot.kernel import Kernel
+from myspinbot.lifecycle import finish
+from myspinbot.store import StoreUnavailable, VersionConflict
+
+log = logging.getLogger(__name__)
+
+ORPHAN_GRACE_SECONDS = 600  # a submit writes its folder before its record: never race it
+STAGING_MAX_AGE_SECONDS = 3600
+
+Republish = Callable[[JobType, str], Awaitable[None]]
+
+
+class Maintenance:
+    """The reaper and the file cleanup, on a timer."""
+
+    def __init__(self, kernel: Kernel, republish: Republish, interval: float) -> None:
+        self.kernel = kernel
+        self.republish = republish
+        self.interval = interval
+        self.holder = uuid.uuid4().hex
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="maintenance")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.wait({self._task}, timeout=2.0)
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                if await self.kernel.store.acquire_lease("maintenance", self.holder, self.interval * 3):
+                    await self.run_once()
+            except StoreUnavailable as error:
+                log.info("maintenance skipped, the store is unreachable: %s", error)
+            except Exception:
+                log.exception("maintenance failed")
+
+    async def run_once(self) -> dict[str, int]:
+        """One pass; returns what it did, for logs and tests."""
+        requeued, failed = await self.reap_lost_jobs()
+        removed = await asyncio.to_thread(self.remove_orphan_files, await self.live_job_ids())
+        return {"requeued": requeued, "failed": failed, "files_removed": removed}
+
+    async def reap_lost_jobs(self) -> tuple[int, int]:
+        """Running jobs whose worker stopped sending heartbeats go back to the queue, or fail
+        once they have used their attempts (MYSPINBOT_MAX_ATTEMPTS)."""
+        store = self.kernel.store
+        requeued = failed = 0
+        for job in await store.active_jobs(limit=10_000):
+            if job.state != JobState.RUNNING or not job.worker or await store.worker_online(job.worker):
+                continue
+            job_type = self.kernel.job_types.get(job.type)
+            try:
+                if job_type is None or job.attempts >= self.kernel.settings.max_attempts:
+                    reason = f"worker {job.worker} was lost while running this job, {job.attempts} attempt(s) used"
+                    event = await store.save(finish(job, JobState.FAILED, error=reason), EventName.FAILED, job.version)
+                    failed += 1
+                else:
+                    lost = job.model_copy(
+                        update={"worker": None, "message": f"worker {job.worker} was lost; re-queued"}
+                    )
+                    event = await store.save(lost, EventName.PROGRESS, job.version)
+                    await self.republish(job_type, job.id)
+                    requeued += 1
+            except VersionConflict:
+                continue  # it moved meanwhile: its worker is alive after all
+            self.kernel.notify(event)
+            log.warning("job %s: %s", job.id, event.job.error or event.job.message)
+        return requeued, failed
+
+    async def live_job_ids(self) -> set[str]:
+        """Ids of every job folder whose record still exists."""
+        jobs_dir = self.kernel.settings.jobs_dir
+        if not jobs_dir.is_dir():
+            return set()
+        names = [entry.name for entry in jobs_dir.iterdir() if JOB_ID.match(entry.name)]
+        found = await asyncio.gather(*(self.kernel.store.get(name) for name in names))
+        return {job.id for job in found if isinstance(job, Job)}
+
+    def remove_orphan_files(self, live: set[str]) -> int:
+        """Delete job folders whose record expired (retention) and stale staging folders."""
+        now = time.time()
+        removed = 0
+        jobs_dir = self.kernel.settings.jobs_dir
+        staging = self.kernel.settings.data_dir / "staging"
+        for folder, max_age, keep in (
+            (jobs_dir, ORPHAN_GRACE_SECONDS, live),
+            (staging, STAGING_MAX_AGE_SECONDS, set()),
+        ):
+            if not folder.is_dir():
+                continue
+            for entry in folder.iterdir():
+                if entry.name in keep or now - modified(entry) < max_age:
+                    continue
+                shutil.rmtree(entry, ignore_errors=True)
+                removed += 1
+        return removed
+
+
+def modified(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return time.time()

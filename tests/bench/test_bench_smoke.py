@@ -1,0 +1,32 @@
+"""The benchmark's harness: every case runs (briefly) and yields numbers, a table and JSON."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from bench.plan import SMOKE
+from bench.run import run_bench
+from bench.stats import run_fast
+
+
+@pytest.mark.slow
+def test_every_case_produces_numbers_a_table_and_json(tmp_path: Path) -> None:
+    """A smoke-sized run measures all five cases and writes them as JSON (no timing is asserted)."""
+    report = run_fast(run_bench(SMOKE, "pytest tests/bench"))
+    data = json.loads(report.write(tmp_path).read_text())
+
+    assert {row["case"].split()[0] for row in data["rows"]} == {"1", "2", "3", "4", "5"}
+    for row in data["rows"]:
+        assert math.isfinite(row["ours"]), row
+        if row["baseline"] is not None:
+            assert row["baseline"] > 0 and row["ratio"] is not None, row
+        assert row["passed"] in (True, False, None), row
+    by_case = {row["case"].split()[0]: row for row in data["rows"]}
+    assert by_case["1"]["ours"] > 0 and by_case["4"]["ours"] > 0, "submits and jobs were counted"
+    phases = data["details"]["fanout"]["phases"]
+    assert phases and phases[0]["frames"] > 0 and phases[0]["clients_alive"] == SMOKE.fanout_clients
+    assert report.table().startswith("| case | metric | ours | baseline | ratio | target | result |")

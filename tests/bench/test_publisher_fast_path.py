@@ -1,0 +1,117 @@
+"""The API's Redis publish path (an LPUSH below kombu) writes what a real Celery worker runs."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+import uuid
+from typing import Any
+
+import pytest
+import redis
+from pydantic import BaseModel
+
+from myspinbot import EventName, JobEvent, JobState, JobType, Settings
+from myspinbot.api.publisher import BrokerUnavailable, JobPublisher
+from myspinbot.kernel import Kernel
+from myspinbot.lifecycle import new_job
+from myspinbot.redis_server import free_port
+from myspinbot.worker import create_celery
+from tests.support.processes import ServiceProcess
+
+
+class NoParams(BaseModel):
+    pass
+
+
+UNCONSUMED = JobType(name="envelope-check", title="Envelope check", params=NoParams, run=lambda ctx, params: None)
+
+
+def kombu_must_not_run(*_: Any) -> None:
+    raise AssertionError("the kombu thread-pool path was used")
+
+
+def decoded(raw: bytes) -> dict[str, Any]:
+    message: dict[str, Any] = json.loads(raw)
+    message["body"] = json.loads(base64.b64decode(message["body"]))
+    return message
+
+
+async def test_a_real_worker_runs_a_job_published_by_lpush(
+    settings: Settings, worker: ServiceProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A job enqueued only through the LPUSH path is taken and run to success by a Celery worker."""
+    kernel = Kernel(settings)
+    publisher = JobPublisher(create_celery(settings, kernel=kernel))
+    assert publisher.redis_url, "a Redis broker must take the fast path"
+    monkeypatch.setattr(publisher, "_send", kombu_must_not_run)
+    store = kernel.store
+    job = new_job(uuid.uuid4().hex, "sleepy", {"steps": 2, "step_seconds": 0}, [])
+    await store.create(job, JobEvent(event=EventName.QUEUED, job=job))
+    try:
+        await publisher.publish(kernel.job_types["sleepy"], job.id)
+        deadline = time.monotonic() + 30
+        found = await store.get(job.id)
+        while found is not None and not found.state.finished and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+            found = await store.get(job.id)
+        assert found is not None and found.state == JobState.SUCCEEDED, (found, worker.log_tail())
+        assert found.progress == 1.0
+    finally:
+        publisher.close()
+        await store.close()
+
+
+async def test_the_envelope_is_the_one_kombu_writes(settings: Settings, redis_url: str) -> None:
+    """Same envelope, headers, properties and body as `send_task`, apart from per-message and
+    per-thread ids (delivery tag, origin, reply_to)."""
+    celery = create_celery(settings)
+    publisher = JobPublisher(celery)
+    queue = f"{UNCONSUMED.queue}-{uuid.uuid4().hex[:8]}"
+    job_type = JobType(name=UNCONSUMED.name, title=UNCONSUMED.title, params=NoParams, run=UNCONSUMED.run, queue=queue)
+    job_id = uuid.uuid4().hex
+    client = redis.Redis.from_url(redis_url)
+    try:
+        await asyncio.to_thread(celery.send_task, job_type.task_name, args=[job_id], task_id=job_id, queue=queue)
+        await publisher.publish(job_type, job_id)
+        theirs, ours = (decoded(raw) for raw in client.rpop(queue, 2) or [])  # oldest first
+    finally:
+        client.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
+        client.close()
+        publisher.close()
+    assert ours.keys() == theirs.keys()
+    embed = {"callbacks": None, "errbacks": None, "chain": None, "chord": None}
+    assert ours["body"] == theirs["body"] == [[job_id], {}, embed]
+    for part, per_message in (("headers", {"origin"}), ("properties", {"delivery_tag", "reply_to"})):
+        assert ours[part].keys() == theirs[part].keys(), part
+        same = {key: value for key, value in ours[part].items() if key not in per_message}
+        assert same == {key: value for key, value in theirs[part].items() if key not in per_message}, part
+    assert ours["properties"]["delivery_tag"] != theirs["properties"]["delivery_tag"]
+
+
+def test_each_event_loop_gets_its_own_connection(settings: Settings, redis_url: str) -> None:
+    """Publishing from a second event loop (a second TestClient, say) works after the first closed."""
+    queue = f"{UNCONSUMED.queue}-{uuid.uuid4().hex[:8]}"
+    job_type = JobType(name=UNCONSUMED.name, title=UNCONSUMED.title, params=NoParams, run=UNCONSUMED.run, queue=queue)
+    publisher = JobPublisher(create_celery(settings))
+    for _ in range(2):
+        asyncio.run(publisher.publish(job_type, uuid.uuid4().hex))
+    client = redis.Redis.from_url(redis_url)
+    try:
+        assert client.llen(queue) == 2
+    finally:
+        client.delete(queue)
+        client.close()
+
+
+async def test_an_unreachable_broker_raises_broker_unavailable(settings: Settings) -> None:
+    """With nothing listening on the broker's port, publish fails fast with BrokerUnavailable."""
+    dead = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"})
+    publisher = JobPublisher(create_celery(dead))
+    started = time.monotonic()
+    with pytest.raises(BrokerUnavailable):
+        await publisher.publish(UNCONSUMED, uuid.uuid4().hex)
+    assert time.monotonic() - started < 10
+    publisher.close()

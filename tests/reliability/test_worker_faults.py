@@ -1,0 +1,190 @@
+"""A worker killed mid-job never leaves the job stuck in `running`: it is re-run, or fails with a reason."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from myspinbot.settings import Settings
+from myspinbot.worker import create_celery
+from tests.reliability.conftest import (
+    FAST_FAULTS,
+    Figures,
+    api_client,
+    pool_children,
+    process_alive,
+    running_stack,
+    wait_job,
+)
+from tests.support.processes import TEST_PLUGINS, LiveStack, ServiceProcess, wait_until
+
+pytestmark = pytest.mark.slow
+
+MAX_ATTEMPTS = 2
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
+    """One worker with one pool process, a fast reaper and two attempts per job."""
+    with running_stack(
+        tmp_path_factory.mktemp("worker-faults"), concurrency=1, MYSPINBOT_MAX_ATTEMPTS=str(MAX_ATTEMPTS), **FAST_FAULTS
+    ) as live:
+        yield live
+
+
+@pytest.fixture
+def api(stack: LiveStack) -> Iterator[httpx.Client]:
+    """A client of the stack's API; the stack has a live worker before and after each test."""
+    if stack.worker is None or not stack.worker.alive():
+        stack.start_worker()
+    with api_client(stack.api_url) as client:
+        yield client
+
+
+def submit_running(api: httpx.Client, steps: int = 10, step_seconds: float = 0.2) -> dict[str, Any]:
+    """Submit a sleepy job and wait until its handler has reported a step."""
+    response = api.post("/api/jobs/sleepy", json={"steps": steps, "step_seconds": step_seconds})
+    assert response.status_code == 202, response.text
+    job_id = response.json()["id"]
+    wait_until(lambda: job_of(api, job_id)["step"] >= 1, 20, what=f"job {job_id} to report a step")
+    return job_of(api, job_id)
+
+
+def job_of(api: httpx.Client, job_id: str) -> dict[str, Any]:
+    response = api.get(f"/api/jobs/{job_id}")
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def wait_requeued(api: httpx.Client, job_id: str, timeout: float = 10.0) -> float:
+    """Wait until the reaper has handed the job back to the queue; returns how long that took."""
+    started = time.monotonic()
+    wait_until(lambda: "re-queued" in job_of(api, job_id)["message"], timeout, what=f"job {job_id} to be re-queued")
+    return time.monotonic() - started
+
+
+def test_job_of_a_killed_worker_is_requeued_and_finishes_on_a_new_worker(
+    stack: LiveStack, api: httpx.Client, figures: Figures
+) -> None:
+    """SIGKILL of the whole worker mid-job: the reaper re-queues it and a restarted worker finishes it."""
+    job = submit_running(api)
+    assert stack.worker is not None
+    stack.worker.kill()
+    figures.add("faults.worker_sigkill")
+    requeue_seconds = wait_requeued(api, job["id"])
+    lost = job_of(api, job["id"])
+    assert lost["state"] == "running" and lost["worker"] is None
+    stack.start_worker()
+    done = wait_job(api, job["id"])
+    assert done["state"] == "succeeded", done
+    assert done["attempts"] == 2
+    assert done["started_at"] == job["started_at"]
+    assert done["progress"] == 1.0
+    figures.set("worker_kill.requeue_seconds", round(requeue_seconds, 2))
+    figures.add("jobs.survived_faults")
+
+
+def test_job_fails_with_a_reason_once_its_attempts_are_used(stack: LiveStack, api: httpx.Client, figures: Figures) -> None:
+    """A job whose worker dies on every attempt ends `failed`, naming the lost worker, never stays running."""
+    job = submit_running(api)
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        wait_until(lambda: job_of(api, job["id"])["attempts"] == attempt, 20, what=f"attempt {attempt}")
+        wait_until(lambda: job_of(api, job["id"])["worker"] is not None, 20, what="a worker to take the job")
+        assert stack.worker is not None
+        stack.worker.kill()
+        figures.add("faults.worker_sigkill")
+        if attempt < MAX_ATTEMPTS:
+            wait_requeued(api, job["id"])
+            stack.start_worker()
+    failed = wait_job(api, job["id"], timeout=15)
+    assert failed["state"] == "failed", failed
+    assert "was lost" in failed["error"] and f"{MAX_ATTEMPTS} attempt" in failed["error"]
+    assert failed["attempts"] == MAX_ATTEMPTS
+    figures.add("jobs.failed_with_reason_after_attempts")
+
+
+def test_killed_pool_child_is_requeued_at_once_by_celery(stack: LiveStack, api: httpx.Client, figures: Figures) -> None:
+    """SIGKILL of the pool process only: Celery re-queues the task at once and the same worker re-runs it."""
+    job = submit_running(api, steps=8)
+    assert stack.worker is not None
+    children = pool_children(stack.worker.pid)
+    assert len(children) == 1, f"expected one pool process, found {children}"
+    os.kill(children[0], signal.SIGKILL)
+    killed_at = time.monotonic()
+    figures.add("faults.pool_child_sigkill")
+    wait_until(lambda: job_of(api, job["id"])["attempts"] == 2, 10, what="the job to restart")
+    restart_seconds = time.monotonic() - killed_at
+    # Well under the heartbeat expiry: this is Celery's reject_on_worker_lost, not the reaper.
+    assert restart_seconds < 1.5, restart_seconds
+    done = wait_job(api, job["id"])
+    assert done["state"] == "succeeded" and done["attempts"] == 2, done
+    assert stack.worker.alive()
+    figures.set("pool_child_kill.restart_seconds", round(restart_seconds, 2))
+    figures.add("jobs.survived_faults")
+
+
+def test_duplicate_delivery_to_another_worker_is_skipped(
+    stack: LiveStack, api: httpx.Client, tmp_path: Path, figures: Figures
+) -> None:
+    """A second delivery of a running job to another worker, while the first is alive, runs nothing."""
+    second = ServiceProcess(
+        "worker-b", ["worker", "-c", "1", "-n", "second@reliability", "--log-level", "warning"], stack.env(), tmp_path
+    ).start()
+    try:
+        wait_until(lambda: workers_online(api) >= 2, 30, what="a second worker")
+        job = submit_running(api, steps=10, step_seconds=0.2)
+        send_duplicate(stack, job["id"])
+        figures.add("faults.duplicate_delivery")
+        done = wait_job(api, job["id"])
+        assert done["state"] == "succeeded"
+        assert done["attempts"] == 1, "the duplicate delivery ran the job a second time"
+    finally:
+        second.stop(grace=10)
+
+
+def workers_online(api: httpx.Client) -> int:
+    online = api.get("/health").json()["checks"]["workers"]["online"]
+    return int(online or 0)
+
+
+def send_duplicate(stack: LiveStack, job_id: str) -> None:
+    """Publish the job's task again, as a broker redelivery after a visibility timeout would."""
+    settings = Settings(redis_url=stack.redis_url, data_dir=stack.data_dir, extra_plugins=[TEST_PLUGINS], _env_file=None)  # type: ignore[call-arg]
+    celery = create_celery(settings)
+    try:
+        celery.send_task("myspinbot.job.sleepy", args=[job_id], task_id=job_id, queue="sleepy")
+    finally:
+        celery.close()
+
+
+@pytest.fixture(scope="module")
+def slow_heartbeat_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
+    """Heartbeats every 2 s (expiry 6 s): longer than a worker takes to restart."""
+    env = {**FAST_FAULTS, "MYSPINBOT_WORKER_HEARTBEAT_SECONDS": "2"}
+    with running_stack(tmp_path_factory.mktemp("same-name"), concurrency=1, **env) as live:
+        yield live
+
+
+def test_worker_restarted_under_the_same_name_does_not_strand_its_job(
+    slow_heartbeat_stack: LiveStack, figures: Figures
+) -> None:
+    """A worker killed and restarted (same host name) before its heartbeat expires still gets its job re-run."""
+    stack = slow_heartbeat_stack
+    with api_client(stack.api_url) as api:
+        job = submit_running(api)
+        assert stack.worker is not None
+        old_pid = stack.worker.pid
+        stack.worker.kill()
+        assert not process_alive(old_pid)
+        figures.add("faults.worker_sigkill")
+        stack.start_worker()  # as a container restart policy would, under the same host name
+        done = wait_job(api, job["id"], timeout=20)
+        assert done["state"] == "succeeded", done
