@@ -48,7 +48,7 @@ class Settings(BaseSettings):
         default_factory=list, description="Comma-separated modules to load as plugins without packaging them"
     )
     max_upload_bytes: int = Field(50 * 1024 * 1024, gt=0, description="Largest single uploaded file")
-    max_request_bytes: int = Field(200 * 1024 * 1024, gt=0, description="Largest multipart request body")
+    max_request_bytes: int = Field(200 * 1024 * 1024, gt=0, description="Largest request body (uploads included)")
     max_files: int = Field(200, gt=0, description="Most files in one request")
     job_ttl_seconds: int = Field(
         7 * 24 * 3600,
@@ -63,7 +63,9 @@ class Settings(BaseSettings):
         description="A job unacknowledged this long is redelivered; keep above the longest job",
     )
     max_attempts: int = Field(3, ge=1, description="Deliveries of a job before a lost worker makes it fail")
-    worker_heartbeat_seconds: float = Field(5.0, gt=0, description="How often a running job proves its worker is alive")
+    worker_heartbeat_seconds: float = Field(
+        5.0, gt=0, description="How often each worker writes its heartbeat; silent for 3 intervals = lost"
+    )
     maintenance_seconds: float = Field(
         10.0, gt=0, description="How often the API re-queues jobs of lost workers and removes expired files"
     )

@@ -137,11 +137,12 @@ class DashboardPage:
         self.page.wait_for_timeout(400)
 
     def submit(self) -> str:
-        """Press "Submit job"; returns the short id the form confirms."""
+        """Press "Submit job"; returns the short id of the job the page confirms (not an earlier one)."""
+        confirmations = self.page.get_by_text(re.compile(r"^Job [0-9a-f]{8} queued\.$"))
+        before = set(confirmations.all_inner_texts())
         self.page.get_by_role("button", name="Submit job").click()
-        message = self.page.get_by_text(re.compile(r"^Job [0-9a-f]{8} queued\.$")).first
-        message.wait_for(state="attached", timeout=30_000)
-        found = re.search(r"Job ([0-9a-f]{8})", message.inner_text())
+        fresh = poll(lambda: set(confirmations.all_inner_texts()) - before, 30, "the submission to be confirmed")
+        found = re.search(r"Job ([0-9a-f]{8})", fresh.pop())
         assert found, "no job id in the confirmation"
         return found.group(1)
 
