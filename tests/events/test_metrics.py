@@ -75,7 +75,7 @@ def test_job_metrics_count_jobs_run_by_another_process(
 
 
 def test_ws_metrics_count_this_process(client: TestClient) -> None:
-    """WS clients and messages sent are per-process figures that follow the connections."""
+    """WS clients and messages sent are per-process figures; a closed socket is freed at once."""
     before = scrape(client)
     with client.websocket_connect("/ws") as ws:
         ws.receive_json()
@@ -83,3 +83,5 @@ def test_ws_metrics_count_this_process(client: TestClient) -> None:
         during = scrape(client)
     assert value(during, "myspinbot_ws_clients") == value(before, "myspinbot_ws_clients") + 1
     assert value(during, "myspinbot_ws_messages_sent_total") >= value(before, "myspinbot_ws_messages_sent_total") + 2
+    after = scrape(client)  # closing the socket frees its place at once
+    assert value(after, "myspinbot_ws_clients") == value(before, "myspinbot_ws_clients")

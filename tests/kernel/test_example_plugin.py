@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
+from myspinbot.client import ApiError, MySpinBotClient
 from tests.support.processes import REPO_ROOT, LiveStack
 
 
@@ -40,22 +39,20 @@ def stack_with_example(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Liv
     stack.stop()
 
 
-def test_example_plugin_job_type_runs_through_a_worker(stack_with_example: LiveStack) -> None:
+def test_example_plugin_job_type_runs_through_a_worker(stack_with_example: LiveStack, tmp_path: Path) -> None:
     """The installed example shows in /api/job-types and /api/plugins, and its job runs to success."""
-    with httpx.Client(base_url=stack_with_example.api_url, timeout=10) as api:
-        types = {item["name"]: item for item in api.get("/api/job-types").json()}
-        assert types["upscale"]["params_schema"]["properties"]["factor"]["maximum"] == 4
-        plugins = {item["name"]: item for item in api.get("/api/plugins").json()}
-        assert plugins["upscale"]["distribution"] == "myspinbot-upscale"
-        assert api.post("/api/jobs/upscale", json={"factor": 9}).status_code == 422
-        job = api.post("/api/jobs/upscale", json={"factor": 3}).json()
-        deadline = time.monotonic() + 30
-        while job["state"] not in ("succeeded", "failed", "cancelled") and time.monotonic() < deadline:
-            time.sleep(0.05)
-            job = api.get(f"/api/jobs/{job['id']}").json()
-        assert job["state"] == "succeeded", job
-        assert job["result"] == {"factor": 3}
-        assert job["step"] == job["total"] == 3
-        download = api.get(f"/api/jobs/{job['id']}/artifacts/out.txt")
-        assert download.status_code == 200 and download.text == "done"
-        assert Path(stack_with_example.data_dir, "jobs", job["id"], "artifacts", "out.txt").is_file()
+    with MySpinBotClient(stack_with_example.api_url) as api:
+        types = {job_type.name: job_type for job_type in api.job_types()}
+        assert types["upscale"].params_schema["properties"]["factor"]["maximum"] == 4
+        plugins = {plugin.name: plugin for plugin in api.plugins()}
+        assert plugins["upscale"].distribution == "myspinbot-upscale"
+        with pytest.raises(ApiError) as rejected:
+            api.submit("upscale", {"factor": 9})
+        assert rejected.value.status == 422
+        job = api.wait(api.submit("upscale", {"factor": 3}).id, timeout=30)
+        assert job.state == "succeeded", job
+        assert job.result == {"factor": 3}
+        assert job.step == job.total == 3
+        (saved,) = api.download(job.id, tmp_path)
+        assert saved.read_text() == "done"
+        assert Path(stack_with_example.data_dir, "jobs", job.id, "artifacts", "out.txt").is_file()
