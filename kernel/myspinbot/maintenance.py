@@ -18,6 +18,7 @@ from myspinbot.jobs import EventName, Job, JobState
 from myspinbot.jobtypes import JobType
 from myspinbot.kernel import Kernel
 from myspinbot.lifecycle import finish
+from myspinbot.runner import split_delivery
 from myspinbot.store import StoreUnavailable, VersionConflict
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,9 @@ class Maintenance:
         store = self.kernel.store
         requeued = failed = 0
         for job in await store.active_jobs(limit=10_000):
-            if job.state != JobState.RUNNING or not job.worker or await store.worker_online(job.worker):
+            if job.state != JobState.RUNNING or not job.worker:
+                continue
+            if await store.worker_online(split_delivery(job.worker)[0]):
                 continue
             job_type = self.kernel.job_types.get(job.type)
             try:

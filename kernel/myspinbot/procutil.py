@@ -12,7 +12,11 @@ PR_SET_PDEATHSIG = 1
 
 def child_preexec() -> None:
     """Run in the child before exec: own session (so signals reach only whom we mean), and a
-    SIGTERM when the parent dies, so a killed supervisor or test run leaves nothing behind."""
+    SIGTERM when the parent dies, so a killed supervisor or test run leaves nothing behind.
+
+    Linux ties the death signal to the parent *thread*: start children from a long-lived thread
+    (the main one), or they are killed when the starting thread ends.
+    """
     os.setsid()
     if sys.platform.startswith("linux"):
         try:

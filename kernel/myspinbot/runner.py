@@ -13,6 +13,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any, TypeVar
 
 from myspinbot import lifecycle
@@ -68,18 +69,45 @@ def runtime_for(kernel: Kernel) -> WorkerRuntime:
     return current
 
 
+def delivery_name(worker: str) -> str:
+    """Who runs a delivery: the worker's name and the PID of the (pool) process running it."""
+    return f"{worker}/{os.getpid()}"
+
+
+def split_delivery(delivery: str) -> tuple[str, int | None]:
+    """A delivery name as (worker name, PID); records from before PIDs were kept have no PID."""
+    worker, _, pid = delivery.rpartition("/")
+    return (worker, int(pid)) if worker and pid.isdigit() else (delivery, None)
+
+
+def sibling_alive(pid: int) -> bool:
+    """Whether `pid` is a live process of this worker's pool (same parent, not a zombie); Linux only,
+    elsewhere False, so a re-delivered job restarts as before."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return False
+    return len(fields) > 1 and fields[0] != "Z" and int(fields[1]) == os.getppid()
+
+
 class JobRun:
     """One delivery of one job: keeps the job in memory and writes each change through the store."""
 
-    def __init__(self, kernel: Kernel, runtime: WorkerRuntime, job: Job) -> None:
+    def __init__(self, kernel: Kernel, runtime: WorkerRuntime, job: Job, delivery: str = "") -> None:
         self.kernel = kernel
         self.runtime = runtime
         self.job = job
+        self.delivery = delivery
         self.cancel_seen = False
+        # Set when another delivery took the job over (the reaper judged this one lost): stop, write nothing.
+        self.superseded = False
 
     def change(self, update: Callable[[Job], Job | None], event: EventName) -> bool:
-        """Apply `update` and save it; on a conflict re-read and retry. False if `update` declines."""
+        """Apply `update` and save it; on a conflict re-read and retry. False if `update` declines
+        or another delivery now runs the job."""
         for _ in range(MAX_CONFLICT_RETRIES):
+            if self.superseded:
+                return False
             changed = update(self.job)
             if changed is None:
                 return False
@@ -88,6 +116,10 @@ class JobRun:
             except VersionConflict:
                 fresh = self.runtime.run(lambda: self.runtime.store.get(self.job.id))
                 if fresh is None:
+                    return False
+                if self.delivery and fresh.state == JobState.RUNNING and fresh.worker not in (None, self.delivery):
+                    log.warning("job %s is now run by %s; %s stops", fresh.id, fresh.worker, self.delivery)
+                    self.superseded = True
                     return False
                 self.job = fresh.model_copy(update={"artifacts": self.job.artifacts or fresh.artifacts})
                 continue
@@ -103,6 +135,8 @@ class JobRun:
         return self.cancel_requested()
 
     def cancel_requested(self) -> bool:
+        if self.superseded:
+            return True  # ends the handler at its next step; execute_job then writes nothing
         if not self.cancel_seen:
             self.cancel_seen = self.runtime.run(lambda: self.runtime.store.cancel_requested(self.job.id))
         return self.cancel_seen
@@ -126,11 +160,15 @@ def execute_job(kernel: Kernel, job_type: JobType, job_id: str, worker: str) -> 
         return "missing"
     if job.state.finished:
         return job.state.value  # cancelled while queued, or a duplicate delivery
-    if job.state == JobState.RUNNING and job.worker and job.worker != worker:
-        owner = job.worker
-        if runtime.run(lambda: runtime.store.worker_online(owner)):
-            return "duplicate"  # a late redelivery while its first worker still runs it
-    run = JobRun(kernel, runtime, job)
+    delivery = delivery_name(worker)
+    if job.state == JobState.RUNNING and job.worker and job.worker != delivery:
+        owner, owner_pid = split_delivery(job.worker)
+        if owner != worker:
+            if runtime.run(lambda: runtime.store.worker_online(owner)):
+                return "duplicate"  # a late redelivery while its first worker still runs it
+        elif owner_pid is not None and sibling_alive(owner_pid):
+            return "duplicate"  # another pool process of this very worker still runs it
+    run = JobRun(kernel, runtime, job, delivery)
     if run.cancel_requested():
         run.change(finishing(JobState.CANCELLED), EventName.CANCELLED)
         return run.job.state.value
@@ -139,10 +177,12 @@ def execute_job(kernel: Kernel, job_type: JobType, job_id: str, worker: str) -> 
         run.change(finishing(JobState.FAILED, error=reason), EventName.FAILED)
         return run.job.state.value
     if not run.change(
-        lambda current: lifecycle.start(current, worker) if not current.state.finished else None, EventName.STARTED
+        lambda current: lifecycle.start(current, delivery) if not current.state.finished else None, EventName.STARTED
     ):
-        return run.job.state.value
+        return "duplicate" if run.superseded else run.job.state.value
     state, details = run_handler(kernel, job_type, run)
+    if run.superseded:
+        return "superseded"
     run.change(finishing(state, **details), FINISH_EVENTS[state])
     return run.job.state.value
 

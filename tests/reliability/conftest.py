@@ -65,9 +65,7 @@ def api_client(base_url: str, token: str | None = TOKEN) -> httpx.Client:
 
 
 @contextmanager
-def running_stack(
-    root: Path, *, worker: bool = True, concurrency: int = 2, **env: str
-) -> Iterator[LiveStack]:
+def running_stack(root: Path, *, worker: bool = True, concurrency: int = 2, **env: str) -> Iterator[LiveStack]:
     """A private Redis (AOF), an API and optionally a worker, all stopped by PID afterwards."""
     stack = LiveStack(root, concurrency=concurrency, extra_env={"MYSPINBOT_API_TOKEN": TOKEN, **env})
     try:
