@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,7 +12,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from myspinbot.client import ApiError, AsyncMySpinBotClient, JobState, MySpinBotClient
+from myspinbot.client import ApiError, AsyncMySpinBotClient, JobEvent, JobState, MySpinBotClient
+from myspinbot.client.watch import is_after
 from tests.support.processes import LiveStack
 
 
@@ -37,6 +41,54 @@ def test_watch_replays_exactly_the_events_after_a_given_id(api: MySpinBotClient)
     assert [(event.id, event.event, event.job.step) for event in resumed] == [
         (event.id, event.event, event.job.step) for event in first[2:]
     ]
+
+
+def test_on_connect_gets_each_hello_before_that_connections_events(api: MySpinBotClient, live_stack: LiveStack) -> None:
+    """on_connect runs at each (re)connection with its hello id, before any event; every event comes after it."""
+    job = api.submit("sleepy", {"steps": 30, "step_seconds": 0.1})
+    hellos: list[tuple[str, int]] = []  # (the hello's last_event_id, events yielded before it)
+    events: list[JobEvent] = []
+
+    def follow() -> None:
+        for event in api.watch(job.id, timeout=90, on_connect=lambda hello: hellos.append((hello, len(events)))):
+            events.append(event)
+
+    watcher = threading.Thread(target=follow)
+    watcher.start()
+    deadline = time.monotonic() + 30
+    while not [event for event in events if not event.is_snapshot] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    live_stack.restart_api()  # from this (the main) thread: the API dies with the thread that started it
+    watcher.join(90)
+    assert not watcher.is_alive()
+    assert events[-1].event == "job.succeeded"
+    assert len(hellos) == 2
+    (first, before_first), (_, before_second) = hellos
+    assert before_first == 0 and 0 < before_second < len(events)
+    assert all(is_after(event.id, first) for event in events if event.id is not None)
+
+
+async def test_an_async_on_connect_is_awaited_and_its_error_ends_the_watch(live_stack: LiveStack) -> None:
+    """An async hook is awaited before the first event; an error it raises ends the watch as is, without a retry."""
+    order: list[str] = []
+    retries: list[ApiError] = []
+
+    async def connected(last_event_id: str) -> None:
+        await asyncio.sleep(0.05)
+        order.append(f"hello {last_event_id}")
+
+    async def refuse(last_event_id: str) -> None:
+        raise ApiError(503, "hook_refused", "the caller's own error, retryable as it looks")
+
+    async with AsyncMySpinBotClient(live_stack.api_url) as api:
+        job = await api.submit("sleepy", {"steps": 2, "step_seconds": 0.05})
+        async for event in api.watch(job.id, on_connect=connected):
+            order.append(event.event)
+        assert order[0].startswith("hello ") and len(order) > 1
+        with pytest.raises(ApiError) as raised:
+            async for _ in api.watch(job.id, on_connect=refuse, on_reconnect=lambda error, _: retries.append(error)):
+                pass
+    assert raised.value.code == "hook_refused" and retries == []
 
 
 def test_watching_a_finished_job_yields_its_state_and_ends(api: MySpinBotClient) -> None:

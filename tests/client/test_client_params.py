@@ -9,6 +9,8 @@ from typing import Literal
 import pytest
 from pydantic import BaseModel, Field
 
+import myspinbot.client
+from myspinbot.client import params
 from myspinbot.client.models import JobType
 from myspinbot.client.params import InputError, assign_files, parse_params, split_assignments
 
@@ -175,3 +177,9 @@ def test_files_for_a_job_type_without_uploads_are_refused(tmp_path: Path) -> Non
     """--file on a job type that declares no file fields says it takes no files."""
     with pytest.raises(InputError, match="takes no files"):
         assign_files(demo_type(), make_files(tmp_path, "cat.png"))
+
+
+def test_the_parsing_api_is_public_and_stable() -> None:
+    """`InputError` is exported with the client; `params` names what the CLI and the dashboard's forms use."""
+    assert myspinbot.client.InputError is params.InputError
+    assert set(params.__all__) == {"InputError", "assign_files", "parse_params", "parse_value", "split_assignments"}

@@ -57,6 +57,19 @@ def test_the_first_hello_is_the_resume_point_before_any_event() -> None:
     assert fresh.query() == {"last_event_id": "0-0"}
 
 
+def test_each_connection_keeps_its_hello_id_for_the_connect_hook() -> None:
+    """Each connection keeps its hello id (none given: the start of the stream) until the next connection."""
+    session = WatchSession(None, last_event_id="3-0")
+    session.connected()
+    assert session.hello_id is None
+    feed(session, hello("7-0"))
+    assert session.hello_id == "7-0" and session.query() == {"last_event_id": "3-0"}
+    session.connected()
+    assert session.hello_id is None
+    feed(session, hello(None))
+    assert session.hello_id == "0-0"
+
+
 def test_stream_ids_compare_as_numbers() -> None:
     """Stream ids order by (milliseconds, sequence), not as text."""
     assert is_after("10-0", "9-5")

@@ -11,8 +11,9 @@ import pytest
 
 from myspinbot.cli import build_parser
 from myspinbot.client import AsyncMySpinBotClient, Job, JobState
+from myspinbot.redis_server import free_port
 from myspinbot_ui import cli
-from myspinbot_ui.artifacts import artifact_href
+from myspinbot_ui.artifacts import artifact_href, content_disposition
 from myspinbot_ui.config import ConfigError, UiConfig
 from myspinbot_ui.server import create_app
 from tests.support.processes import LiveStack
@@ -41,12 +42,13 @@ async def generated(live_stack: LiveStack) -> Job:
 
 
 async def test_artifacts_come_through_the_dashboard(dashboard_http: httpx.AsyncClient, generated: Job) -> None:
-    """A preview is served inline with its image type; `?download=1` makes any artifact a download."""
+    """A preview is relayed inline with its type and size; `?download=1` makes any artifact a download."""
     preview = next(artifact for artifact in generated.artifacts if artifact.content_type.startswith("image/"))
     shown = await dashboard_http.get(artifact_href(generated.id, preview.name))
     assert shown.status_code == 200
     assert shown.headers["content-type"] == preview.content_type
-    assert len(shown.content) == preview.size
+    assert shown.headers["content-length"] == str(preview.size) and len(shown.content) == preview.size
+    assert shown.headers["content-security-policy"] == "sandbox"
     assert "attachment" not in shown.headers.get("content-disposition", "")
     saved = await dashboard_http.get(artifact_href(generated.id, "generation.json", download=True))
     assert saved.status_code == 200
@@ -63,6 +65,25 @@ async def test_only_artifacts_are_reachable(dashboard_http: httpx.AsyncClient, g
     # Encoded slashes do not escape the route: what is left is the web app's page, not the API.
     sneaky = await dashboard_http.get("/artifacts/..%2F..%2Fapi%2Fplugins/x")
     assert sneaky.headers["content-type"].startswith("text/html")
+
+
+async def test_an_unreachable_api_makes_artifacts_a_503(tmp_path: Path) -> None:
+    """With the API away, an artifact is a 503 `unavailable` in the common error shape."""
+    app = create_app(UiConfig(api_url=f"http://127.0.0.1:{free_port()}", upload_dir=tmp_path / "uploads"))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://dashboard") as http:
+        answer = await http.get(artifact_href("a" * 32, "preview.webp"))
+    assert answer.status_code == 503
+    assert answer.json()["error"] == {
+        "status": 503,
+        "code": "unavailable",
+        "message": "the API cannot be reached; try again shortly",
+    }
+
+
+def test_download_names_are_quoted_for_the_header() -> None:
+    """A plain name is given as is; any other is percent-encoded as UTF-8 (RFC 6266)."""
+    assert content_disposition("lora.safetensors") == 'attachment; filename="lora.safetensors"'
+    assert content_disposition('renard "roux".png') == "attachment; filename*=utf-8''renard%20%22roux%22.png"
 
 
 async def test_the_dashboard_says_it_is_up(dashboard_http: httpx.AsyncClient, live_stack: LiveStack) -> None:

@@ -64,6 +64,18 @@ def test_the_resume_point_only_moves_forward() -> None:
     assert board.last_event_id == "1700000000005-1"
 
 
+def test_the_first_hello_is_the_resume_point_until_an_event_comes() -> None:
+    """The first watch's hello gives the board its stream position; later hellos do not move it."""
+    board = JobBoard()
+    assert not board.streaming
+    board.stream_connected("1700000000001-0")
+    assert board.streaming and board.last_event_id == "1700000000001-0"
+    board.stream_connected("1700000000009-0")  # a reconnection: events up to here are still to be replayed
+    assert board.last_event_id == "1700000000001-0"
+    board.apply_event(event("1700000000002-0", job(version=2)))
+    assert board.last_event_id == "1700000000002-0"
+
+
 def test_raw_frames_apply_snapshots_and_events() -> None:
     """`snapshot` and `event` frames update the board; hello, pong and unknown frames do not."""
     board = JobBoard()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from myspinbot.client import ApiError, ApiUnavailable, Health
-from myspinbot_ui.status import LIVE_GRACE_SECONDS, BackendStatus, LiveState, Reach
+from myspinbot_ui.status import BackendStatus, LiveState, Reach
 
 OK = Health.from_json(
     {"status": "ok", "checks": {"api": {"status": "ok"}, "redis": {"status": "ok"}, "workers": {"online": 2}}}
@@ -53,26 +53,29 @@ def test_an_api_error_is_not_an_outage_but_a_refusal_is_shown() -> None:
     assert status.outage is None
 
 
-def test_the_feed_is_live_again_once_a_retry_had_time_to_fail() -> None:
-    """After a dropped /ws, healthy polls count it live only past the retry plus a grace period."""
+def test_only_a_connection_makes_the_feed_live() -> None:
+    """Health answers leave the feed as it is; the watch's hello makes it live, a drop reconnecting."""
     status = BackendStatus()
-    status.live_restarted(now=0.0)
-    status.live_failed(ApiUnavailable("ws://api/ws", "dropped"), retry_in=2.0, now=10.0)
-    assert status.live is LiveState.RECONNECTING
-    status.health_answered(OK, now=11.0)
-    assert status.live is LiveState.RECONNECTING
-    status.health_answered(OK, now=12.0 + LIVE_GRACE_SECONDS)
+    status.health_answered(OK, now=0.0)
+    assert status.live is LiveState.CONNECTING
+    status.live_connected()
+    assert status.live is LiveState.LIVE
+    status.live_failed(ApiUnavailable("ws://api/ws", "dropped"), retry_in=2.0)
+    status.health_answered(OK, now=60.0)
+    assert status.live is LiveState.RECONNECTING and status.outage is None
+    status.live_connected()
     assert status.live is LiveState.LIVE
 
 
-def test_an_event_means_live_and_a_final_error_stops_it() -> None:
-    """Any event proves the feed live; an error retrying cannot fix is shown until restarted."""
+def test_a_final_error_stops_the_feed_until_it_is_restarted() -> None:
+    """An error retrying cannot fix is shown until the feed is restarted and connects again."""
     status = BackendStatus()
-    status.live_event()
-    assert status.live is LiveState.LIVE
-    status.live_failed(ApiError(401, "unauthorized", "wrong token"), retry_in=None, now=1.0)
+    status.live_connected()
+    status.live_failed(ApiError(401, "unauthorized", "wrong token"), retry_in=None)
     assert status.live is LiveState.FAILED and status.outage == "Live updates stopped: wrong token"
-    status.live_event()
-    assert status.live is LiveState.FAILED
-    status.live_restarted(now=20.0)
+    status.health_answered(OK, now=5.0)
+    assert status.live is LiveState.FAILED and status.outage == "Live updates stopped: wrong token"
+    status.live_restarted()
     assert status.live is LiveState.CONNECTING and status.outage is None
+    status.live_connected()
+    assert status.live is LiveState.LIVE

@@ -63,6 +63,7 @@ class Dashboard:
             page_size=config.page_size,
             health_interval=config.health_interval,
             on_api_up=self.api_up,
+            on_connected=self.live_connected,
         )
         self._dirty = asyncio.Event()
         self._running: list[asyncio.Task[None]] = []
@@ -84,7 +85,7 @@ class Dashboard:
     def start(self) -> None:
         """Start the live feed and the render loop (again, after the browser reconnects)."""
         self.stop()
-        self.status.live_restarted(self.feed.clock())
+        self.status.live_restarted()
         self._running = [asyncio.create_task(self.feed.run()), asyncio.create_task(self._render_loop())]
 
     def stop(self) -> None:
@@ -104,9 +105,11 @@ class Dashboard:
         self.jobs.render(self.board)
 
     async def api_up(self) -> None:
-        """The API answers (at start or after an outage): refresh job types, load the first page if needed."""
-        job_types = await self.client.job_types()
-        self.set_job_types(job_types)
+        """The API answers (at start or after an outage): refresh the job types."""
+        self.set_job_types(await self.client.job_types())
+
+    async def live_connected(self) -> None:
+        """The live feed (re)connected: read the first page of the list shown, unless it was read."""
         if not self.board.page_cursor(self.jobs.filter).loaded:
             await self.feed.load_page(self.jobs.filter)
 
@@ -186,7 +189,7 @@ class Dashboard:
         self.page.show_dialog(preview_dialog(job, artifact, self.titles.get(job.type, job.type)))
 
     def filter_changed(self, job_filter: JobFilter) -> None:
-        """Show another filter; read its first page from the API unless already read."""
+        """Show another filter; read its first page from the API unless already read (or the feed is not live yet)."""
         if not self.board.page_cursor(job_filter).loaded:
             self._spawn(self.feed.load_page(job_filter))
         self.changed()

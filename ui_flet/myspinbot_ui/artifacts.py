@@ -1,30 +1,31 @@
 """Artifacts for the browser, fetched by the dashboard's server with the API token the browser never sees.
 
-`GET /artifacts/{job_id}/{name}` on the dashboard reads the file from the API through the
-client and hands it on: inline (a preview image), or as a download with `?download=1`.
-Only that one API route is reachable this way; the client quotes both segments.
+`GET /artifacts/{job_id}/{name}` on the dashboard streams the file from the API through the
+client as it arrives (nothing is written to disk): inline (a preview image), or as a download
+with `?download=1`. Only that one API route is reachable this way; the client quotes both
+segments.
 """
 
 from __future__ import annotations
 
-import mimetypes
 import re
-import shutil
-import tempfile
-from collections.abc import Awaitable, Callable
-from pathlib import Path
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
 from urllib.parse import quote
 
-from starlette.background import BackgroundTask
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
-from myspinbot.client import ApiError, ApiUnavailable, Artifact, AsyncMySpinBotClient
+from myspinbot.client import ApiError, ApiUnavailable, AsyncMySpinBotClient
 
 ROUTE = "/artifacts/{job_id}/{name}"
 JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 # Finished jobs' artifacts never change, so the browser may keep them a while.
 CACHE_CONTROL = "private, max-age=3600"
+# Artifacts are shown from the dashboard's own origin: whatever one holds (an HTML file, say),
+# it must not run scripts there.
+CONTENT_SECURITY_POLICY = "sandbox"
 
 
 def artifact_href(job_id: str, name: str, *, download: bool = False) -> str:
@@ -33,36 +34,61 @@ def artifact_href(job_id: str, name: str, *, download: bool = False) -> str:
     return href + "?download=1" if download else href
 
 
+def content_disposition(name: str) -> str:
+    """An `attachment` header that saves the file under `name` (RFC 6266, UTF-8 names encoded)."""
+    quoted = quote(name, safe="")
+    if quoted == name:
+        return f'attachment; filename="{name}"'
+    return f"attachment; filename*=utf-8''{quoted}"
+
+
 def artifact_endpoint(client: AsyncMySpinBotClient) -> Callable[[Request], Awaitable[Response]]:
-    """The route handler: download the artifact to a temporary folder, then send it and delete it."""
+    """The route handler: open the artifact at the API, then relay its bytes as they come."""
 
     async def send_artifact(request: Request) -> Response:
         job_id = request.path_params["job_id"]
         name = request.path_params["name"]
         if not JOB_ID.match(job_id) or "/" in name or "\\" in name or name in ("", ".", ".."):
             return _error(404, "not_found", "no such artifact")
-        folder = Path(tempfile.mkdtemp(prefix="myspinbot-ui-artifact-"))
-        cleanup = BackgroundTask(shutil.rmtree, folder, ignore_errors=True)
+        upstream = AsyncExitStack()
         try:
-            path = await client.download_artifact(job_id, Artifact(name=name, content_type="", size=0, url=""), folder)
+            artifact = await upstream.enter_async_context(client.stream_artifact(job_id, name))
         except ApiUnavailable:
-            shutil.rmtree(folder, ignore_errors=True)
             return _error(503, "unavailable", "the API cannot be reached; try again shortly")
         except ApiError as error:
-            shutil.rmtree(folder, ignore_errors=True)
             return _error(error.status or 502, error.code, error.message)
-        media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-        download = request.query_params.get("download") == "1"
-        return FileResponse(
-            path,
-            media_type=media_type,
-            filename=name if download else None,
-            content_disposition_type="attachment" if download else "inline",
-            headers={"Cache-Control": CACHE_CONTROL, "X-Content-Type-Options": "nosniff"},
-            background=cleanup,
-        )
+        headers = {
+            "Cache-Control": CACHE_CONTROL,
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+        }
+        if artifact.size is not None:
+            headers["Content-Length"] = str(artifact.size)
+        if request.query_params.get("download") == "1":
+            headers["Content-Disposition"] = content_disposition(name)
+        return RelayResponse(artifact.chunks, upstream, headers=headers, media_type=artifact.content_type)
 
     return send_artifact
+
+
+class RelayResponse(StreamingResponse):
+    """A streamed response that closes its upstream download when it ends, however it ends.
+
+    Starlette skips a response's background task when the browser goes away mid-download; the
+    API connection must be given back to the client's pool all the same.
+    """
+
+    def __init__(
+        self, chunks: AsyncIterator[bytes], upstream: AsyncExitStack, headers: dict[str, str], media_type: str
+    ) -> None:
+        super().__init__(chunks, headers=headers, media_type=media_type)
+        self.upstream = upstream
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self.upstream.aclose()
 
 
 def _error(status: int, code: str, message: str) -> Response:

@@ -3,6 +3,10 @@
 Two loops run while the browser is connected: a health poll (which is what notices the API
 going away and coming back) and a /ws watch of every job through the client, which reconnects
 by itself and resumes after the last event it delivered, so nothing is missed across an outage.
+
+Pages of jobs are read only once the watch has connected: from its hello on, every change comes
+as an event, and the board keeps only newer versions of a job, so a job that changes while a
+page is loading is never left showing the state the page had.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from myspinbot.client import ApiError, ApiUnavailable, AsyncMySpinBotClient, JobEvent
+from myspinbot.client import ApiError, ApiUnavailable, AsyncMySpinBotClient
 from myspinbot_ui.state import JobBoard, JobFilter
 from myspinbot_ui.status import BackendStatus, Reach
 
@@ -22,20 +26,16 @@ log = logging.getLogger(__name__)
 HEALTH_TIMEOUT = 5.0
 # After an error reconnecting cannot fix (a wrong token, say), try again this much later.
 FAILED_WATCH_RETRY = 15.0
-# The first watch starts this far before the first page was read: events in between are
-# replayed (and dropped by version when the page already had them), so a job that changed
-# while the page was loading is not left showing a stale state.
-FIRST_REPLAY_SECONDS = 10.0
 RESTART_AFTER_CRASH = 2.0
 
 
-def stream_id_at(epoch_seconds: float) -> str:
-    """A stream id no later than any event written at or after `epoch_seconds` (ids are Redis ms times)."""
-    return f"{max(0, int(epoch_seconds * 1000))}-0"
-
-
 class LiveFeed:
-    """Health polling, paging and the /ws watch for one dashboard session."""
+    """Health polling, paging and the /ws watch for one dashboard session.
+
+    `on_api_up` runs when the API answers a health poll (at first, and after an outage);
+    `on_connected` each time the watch (re)connects, once its stream position is on the board:
+    the place to read the first page of jobs.
+    """
 
     def __init__(
         self,
@@ -47,6 +47,7 @@ class LiveFeed:
         page_size: int = 20,
         health_interval: float = 2.0,
         on_api_up: Callable[[], Awaitable[None]] | None = None,
+        on_connected: Callable[[], Awaitable[None]] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
@@ -56,9 +57,9 @@ class LiveFeed:
         self.page_size = page_size
         self.health_interval = health_interval
         self.on_api_up = on_api_up
+        self.on_connected = on_connected
         self.clock = clock
         self._check_now = asyncio.Event()
-        self._resume_from: str | None = None
         self._synced = False  # whether on_api_up ran since the API last answered
 
     async def run(self) -> None:
@@ -77,7 +78,13 @@ class LiveFeed:
                 await asyncio.sleep(RESTART_AFTER_CRASH)
 
     async def load_page(self, job_filter: JobFilter, *, older: bool = False) -> bool:
-        """Read the newest page for `job_filter` (or the next older one); False when the API is away."""
+        """Read the newest page for `job_filter` (or the next older one); False when it was not read.
+
+        Not before the watch has connected (see the module's docstring): `on_connected` reads the
+        first page then. False too when the API is away.
+        """
+        if not self.board.streaming:
+            return False
         cursor = self.board.page_cursor(job_filter).next_cursor if older else None
         try:
             page = await self.client.list_page(job_filter.state, job_filter.job_type, self.page_size, cursor)
@@ -89,14 +96,6 @@ class LiveFeed:
         self.board.add_page(job_filter, page)
         self.on_change()
         return True
-
-    def resume_point(self) -> str:
-        """Where the next watch starts: after the last event seen, else a little before now."""
-        if self.board.last_event_id is not None:
-            return self.board.last_event_id
-        if self._resume_from is None:
-            self._resume_from = stream_id_at(time.time() - FIRST_REPLAY_SECONDS)
-        return self._resume_from
 
     def check_health_now(self) -> None:
         """Ask the health loop for an immediate poll (after a failed request, say)."""
@@ -139,28 +138,34 @@ class LiveFeed:
     async def _watch(self) -> None:
         while True:
             try:
+                # From the board's position (the last event, or the first hello) once it has one;
+                # the first watch starts from the server's hello and the first page is read after it.
                 async for event in self.client.watch(
                     None,
-                    last_event_id=self.resume_point(),
+                    last_event_id=self.board.last_event_id,
                     stop_when_finished=False,
                     reconnect_for=None,
+                    on_connect=self._connected,
                     on_reconnect=self._reconnecting,
                 ):
-                    self._deliver(event)
+                    self.board.apply_event(event)
+                    self.on_change()
             except ApiError as error:
                 log.warning("live updates stopped: %s", error)
-                self.status.live_failed(error, None, self.clock())
+                self.status.live_failed(error, None)
                 self.on_change()
                 await asyncio.sleep(FAILED_WATCH_RETRY)
-                self.status.live_restarted(self.clock())
+                self.status.live_restarted()
                 self.on_change()
 
-    def _deliver(self, event: JobEvent) -> None:
-        self.status.live_event()
-        self.board.apply_event(event)
+    async def _connected(self, last_event_id: str) -> None:
+        self.board.stream_connected(last_event_id)
+        self.status.live_connected()
         self.on_change()
+        if self.on_connected is not None:
+            await self.on_connected()
 
     def _reconnecting(self, failure: ApiError, delay: float) -> None:
-        self.status.live_failed(failure, delay, self.clock())
+        self.status.live_failed(failure, delay)
         self.check_health_now()
         self.on_change()

@@ -98,6 +98,20 @@ class JobBoard:
             self.last_event_id = event.id
         return self.apply(event.job)
 
+    def stream_connected(self, last_event_id: str) -> None:
+        """Note where the event stream stood when the first watch connected, if no event came yet.
+
+        Pages read after this are covered by the events that follow it, so a later watch (after
+        the browser reconnects, say) resumes from here rather than from its own hello.
+        """
+        if self.last_event_id is None:
+            self.last_event_id = last_event_id
+
+    @property
+    def streaming(self) -> bool:
+        """Whether the board has a stream position, i.e. a watch has connected and said hello."""
+        return self.last_event_id is not None
+
     def apply_frame(self, frame: Mapping[str, Any]) -> bool:
         """Apply a raw /ws frame: a `snapshot` (many jobs) or an `event` (one); others change nothing."""
         kind = frame.get("type")

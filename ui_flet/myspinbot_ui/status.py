@@ -1,7 +1,8 @@
 """`BackendStatus`: what the header shows about the API, Redis, the workers and the live feed.
 
-Plain Python: the live feed reports health polls and /ws failures to it, the header renders it.
-Times are passed in (monotonic seconds) so the rules are tested without waiting.
+Plain Python: the live feed reports health polls and the /ws watch's connections and failures
+to it, the header renders it. Times are passed in (monotonic seconds) so the rules are tested
+without waiting.
 """
 
 from __future__ import annotations
@@ -11,10 +12,6 @@ from enum import StrEnum
 from typing import Any
 
 from myspinbot.client import ApiError, ApiUnavailable, Health
-
-# After a reported /ws failure, the feed counts as live again once its retry has had this long
-# to fail without a new failure being reported.
-LIVE_GRACE_SECONDS = 1.5
 
 
 class Reach(StrEnum):
@@ -26,7 +23,7 @@ class Reach(StrEnum):
 
 
 class LiveState(StrEnum):
-    """The /ws feed: connecting at first, live, or reconnecting after a failure."""
+    """The /ws feed: connecting at first, live once the server said hello, reconnecting after a failure."""
 
     CONNECTING = "connecting"
     LIVE = "live"
@@ -45,7 +42,6 @@ class BackendStatus:
     problem: str | None = None
     refused: str | None = None  # the API answers but turned the dashboard away (a wrong token, say)
     down_since: float | None = None
-    _retry_at: float = 0.0
 
     def health_answered(self, health: Health, now: float) -> None:
         """A `GET /health` answer (ok or degraded): the API is up; Redis and workers as reported."""
@@ -59,8 +55,6 @@ class BackendStatus:
         else:
             self.down_since = self.down_since if self.down_since is not None else now
             self.problem = _redis_problem(health.checks.get("redis"))
-        if self.live in (LiveState.CONNECTING, LiveState.RECONNECTING) and now >= self._retry_at + LIVE_GRACE_SECONDS:
-            self.live = LiveState.LIVE
 
     def api_failed(self, error: ApiError, now: float) -> None:
         """A request the dashboard made failed: unreachable means the API is down."""
@@ -78,24 +72,21 @@ class BackendStatus:
         """A request of the dashboard's succeeded."""
         self.refused = None
 
-    def live_failed(self, error: ApiError, retry_in: float | None, now: float) -> None:
+    def live_connected(self) -> None:
+        """The /ws watch (re)connected and the server said hello: the feed is live."""
+        self.live = LiveState.LIVE
+
+    def live_failed(self, error: ApiError, retry_in: float | None) -> None:
         """The /ws feed dropped or could not connect; it retries in `retry_in` seconds (None: gave up)."""
         if retry_in is None:
             self.live = LiveState.FAILED
             self.problem = f"Live updates stopped: {error.message}"
             return
         self.live = LiveState.RECONNECTING
-        self._retry_at = now + retry_in
 
-    def live_event(self) -> None:
-        """An event arrived over /ws: the feed is live."""
-        if self.live is not LiveState.FAILED:
-            self.live = LiveState.LIVE
-
-    def live_restarted(self, now: float) -> None:
+    def live_restarted(self) -> None:
         """The feed was started again (after an error it could not retry, or a browser reconnection)."""
         self.live = LiveState.CONNECTING
-        self._retry_at = now
         if self.problem and self.problem.startswith("Live updates stopped"):
             self.problem = None
 

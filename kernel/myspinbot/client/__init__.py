@@ -9,7 +9,9 @@
         api.download(job.id, "out/")
 
 It depends on the wire contract only (no kernel internals), so scripts and the dashboard can
-use it against any API they reach.
+use it against any API they reach. `myspinbot.client.params` types `key=value` text by a job
+type's schema (`parse_params`, `parse_value`), raising `InputError`, as the CLI and the
+dashboard's forms do.
 """
 
 from myspinbot.client.aio import AsyncMySpinBotClient
@@ -17,6 +19,7 @@ from myspinbot.client.errors import ApiError, ApiUnavailable, FieldError
 from myspinbot.client.models import (
     SNAPSHOT,
     Artifact,
+    ArtifactStream,
     FileField,
     Health,
     Job,
@@ -26,6 +29,7 @@ from myspinbot.client.models import (
     JobType,
     Plugin,
 )
+from myspinbot.client.params import InputError
 from myspinbot.client.sync import MySpinBotClient
 from myspinbot.client.watch import WatchTimeoutError
 
@@ -34,10 +38,12 @@ __all__ = [
     "ApiError",
     "ApiUnavailable",
     "Artifact",
+    "ArtifactStream",
     "AsyncMySpinBotClient",
     "FieldError",
     "FileField",
     "Health",
+    "InputError",
     "Job",
     "JobEvent",
     "JobPage",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from contextlib import ExitStack
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from contextlib import AsyncExitStack, ExitStack, asynccontextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -18,8 +18,19 @@ from myspinbot.client import calls
 from myspinbot.client.calls import Call, Files, PathLike
 from myspinbot.client.connection import Connection
 from myspinbot.client.errors import ApiError, error_from_response
-from myspinbot.client.models import Artifact, Health, Job, JobEvent, JobPage, JobState, JobType, Plugin
+from myspinbot.client.models import (
+    Artifact,
+    ArtifactStream,
+    Health,
+    Job,
+    JobEvent,
+    JobPage,
+    JobState,
+    JobType,
+    Plugin,
+)
 from myspinbot.client.watch import (
+    START_OF_STREAM,
     Backoff,
     WatchSession,
     connection_failure,
@@ -30,6 +41,7 @@ from myspinbot.client.watch import (
 
 T = TypeVar("T")
 AsyncReconnectHook = Callable[[ApiError, float], Awaitable[None] | None]
+AsyncConnectHook = Callable[[str], Awaitable[None] | None]
 
 
 class AsyncMySpinBotClient:
@@ -133,25 +145,50 @@ class AsyncMySpinBotClient:
                 written.append(await self.download_artifact(job_id, artifact, out_dir))
         return written
 
-    async def download_artifact(self, job_id: str, artifact: Artifact, out_dir: PathLike) -> Path:
-        """Save one artifact under `out_dir`, written whole or not at all."""
-        target = calls.artifact_path(Path(out_dir), artifact.name)
+    async def download_artifact(self, job_id: str, artifact: Artifact | str, out_dir: PathLike) -> Path:
+        """Save one artifact (an `Artifact` or its name) under `out_dir`, written whole or not at all."""
+        target = calls.artifact_path(Path(out_dir), calls.artifact_name(artifact))
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(target.name + ".part")
-        url = calls.artifact_url(job_id, artifact)
         try:
-            async with self._http.stream("GET", url) as response:
-                if not response.is_success:
-                    await response.aread()
-                    raise error_from_response(response.status_code, response.content, response.reason_phrase)
+            async with self.stream_artifact(job_id, artifact) as stream:
                 with partial.open("wb") as out:
-                    async for chunk in response.aiter_bytes():
+                    async for chunk in stream.chunks:
                         out.write(chunk)
-        except httpx.TransportError as error:
+        except BaseException:
             partial.unlink(missing_ok=True)
-            raise calls.unavailable(self.connection.url(url), error) from error
+            raise
         partial.replace(target)
         return target
+
+    @asynccontextmanager
+    async def stream_artifact(
+        self, job_id: str, artifact: Artifact | str
+    ) -> AsyncIterator[ArtifactStream[AsyncIterator[bytes]]]:
+        """Read one artifact (an `Artifact` or its name) as it arrives, without saving it.
+
+            async with api.stream_artifact(job_id, "preview.webp") as stream:
+                print(stream.content_type, stream.size)
+                async for chunk in stream.chunks:
+                    ...
+
+        An error answer (404 for an unknown name) raises `ApiError` on entering the block; a
+        connection lost while reading raises `ApiUnavailable` from `chunks`.
+        """
+        url = calls.artifact_url(job_id, artifact)
+        where = self.connection.url(url)
+        async with AsyncExitStack() as stack:
+            try:
+                response = await stack.enter_async_context(self._http.stream("GET", url))
+                if not response.is_success:
+                    await response.aread()
+            except httpx.TransportError as error:
+                raise calls.unavailable(where, error) from error
+            if not response.is_success:
+                raise error_from_response(response.status_code, response.content, response.reason_phrase)
+            chunks = _chunks(response, where)
+            stack.push_async_callback(chunks.aclose)
+            yield calls.artifact_stream(artifact, response, chunks)
 
     async def wait(self, job_id: str) -> Job:
         """Wait until a job is finished and return it (bound the wait with `asyncio.timeout`)."""
@@ -168,8 +205,12 @@ class AsyncMySpinBotClient:
         stop_when_finished: bool = True,
         reconnect_for: float | None = 60.0,
         on_reconnect: AsyncReconnectHook | None = None,
+        on_connect: AsyncConnectHook | None = None,
     ) -> AsyncIterator[JobEvent]:
-        """Yield job events from /ws; see `MySpinBotClient.watch` (`on_reconnect` may be async).
+        """Yield job events from /ws; see `MySpinBotClient.watch` (`on_reconnect` and `on_connect` may be async).
+
+        An async `on_connect` is awaited before the connection's events are read on, so what it
+        loads is on hand before they are yielded.
 
         There is no `timeout`: bound a watch with `asyncio.timeout` as any other await.
         """
@@ -177,6 +218,7 @@ class AsyncMySpinBotClient:
         backoff = Backoff(give_up_after=reconnect_for)
         while True:
             url = self.connection.ws_url("/ws", session.query())
+            in_hook = False
             try:
                 async with self._open_ws(url) as ws:
                     session.connected()
@@ -186,16 +228,20 @@ class AsyncMySpinBotClient:
                             yield event
                         if frame.get("type") == "hello":
                             backoff.reset()
+                            if on_connect is not None:
+                                in_hook = True
+                                await _maybe_await(on_connect(session.hello_id or START_OF_STREAM))
+                                in_hook = False
                             async for event in self._current_state(session):
                                 yield event
                     return
             except (ApiError, OSError, WebSocketException) as error:
+                if in_hook:
+                    raise  # the caller's own error, not the connection's
                 failure = connection_failure(error, url, None)
             delay = retry_delay(failure, backoff)
             if on_reconnect is not None:
-                outcome = on_reconnect(failure, delay)
-                if outcome is not None:
-                    await outcome
+                await _maybe_await(on_reconnect(failure, delay))
             await asyncio.sleep(delay)
 
     async def _current_state(self, session: WatchSession) -> AsyncIterator[JobEvent]:
@@ -223,3 +269,16 @@ class AsyncMySpinBotClient:
             except httpx.TransportError as error:
                 raise calls.unavailable(self.connection.url(call.path), error) from error
         return call.result(response)
+
+
+async def _chunks(response: httpx.Response, where: str) -> AsyncGenerator[bytes, None]:
+    try:
+        async for chunk in response.aiter_bytes():
+            yield chunk
+    except httpx.TransportError as error:
+        raise calls.unavailable(where, error) from error
+
+
+async def _maybe_await(outcome: Awaitable[None] | None) -> None:
+    if outcome is not None:
+        await outcome

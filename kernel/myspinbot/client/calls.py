@@ -15,7 +15,17 @@ from urllib.parse import quote
 import httpx
 
 from myspinbot.client.errors import ApiError, ApiUnavailable, error_from_response
-from myspinbot.client.models import Artifact, Health, Job, JobPage, JobState, JobType, Plugin
+from myspinbot.client.models import (
+    Artifact,
+    ArtifactStream,
+    Chunks,
+    Health,
+    Job,
+    JobPage,
+    JobState,
+    JobType,
+    Plugin,
+)
 
 T = TypeVar("T")
 PathLike = str | os.PathLike[str]
@@ -114,9 +124,29 @@ def health() -> Call[Health]:
     return Call("GET", "/health", Health.from_json, also_ok=(503,))
 
 
-def artifact_url(job_id: str, artifact: Artifact) -> str:
-    """Where to download an artifact: its `url`, or the route built from its name."""
-    return artifact.url or f"/api/jobs/{_segment(job_id)}/artifacts/{_segment(artifact.name)}"
+def artifact_url(job_id: str, artifact: Artifact | str) -> str:
+    """Where to download an artifact: an `Artifact`'s `url`, else the route built from its name."""
+    if isinstance(artifact, Artifact) and artifact.url:
+        return artifact.url
+    return f"/api/jobs/{_segment(job_id)}/artifacts/{_segment(artifact_name(artifact))}"
+
+
+def artifact_name(artifact: Artifact | str) -> str:
+    """The name of an artifact given as an `Artifact` or by its name."""
+    return artifact.name if isinstance(artifact, Artifact) else artifact
+
+
+def artifact_stream(artifact: Artifact | str, response: httpx.Response, chunks: Chunks) -> ArtifactStream[Chunks]:
+    """An artifact being downloaded: type and size from the response's headers, and its chunks."""
+    length = response.headers.get("content-length", "")
+    # httpx decodes a compressed body, so a compressed length would not be the size of the chunks.
+    known = length.isdigit() and "content-encoding" not in response.headers
+    return ArtifactStream(
+        name=artifact_name(artifact),
+        content_type=response.headers.get("content-type") or "application/octet-stream",
+        size=int(length) if known else None,
+        chunks=chunks,
+    )
 
 
 def artifact_path(out_dir: Path, name: str) -> Path:

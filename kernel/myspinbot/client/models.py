@@ -6,14 +6,15 @@ These mirror the HTTP/WS contract rather than importing the kernel's models, so 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 JSON = dict[str, Any]
 SNAPSHOT = "snapshot"  # the `event` of a `JobEvent` made from a snapshot rather than a stream entry
+Chunks = TypeVar("Chunks", Iterator[bytes], AsyncIterator[bytes])
 
 
 class JobState(StrEnum):
@@ -51,6 +52,21 @@ class Artifact:
             url=str(data.get("url", "")),
             raw=dict(data),
         )
+
+
+@dataclass(frozen=True)
+class ArtifactStream(Generic[Chunks]):
+    """One artifact being read: its type and size as the download's headers give them, and its bytes.
+
+    `chunks` is an iterator of `bytes` (an async one from `AsyncMySpinBotClient`), read once,
+    while the `stream_artifact` block that gave it is open. `size` is None when the API did
+    not say how long the file is.
+    """
+
+    name: str
+    content_type: str
+    size: int | None
+    chunks: Chunks
 
 
 @dataclass(frozen=True)

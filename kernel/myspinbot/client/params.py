@@ -17,6 +17,8 @@ from typing import Any
 
 from myspinbot.client.models import FileField, JobType
 
+__all__ = ["InputError", "assign_files", "parse_params", "parse_value", "split_assignments"]
+
 Schema = Mapping[str, Any]
 TRUE = frozenset({"true", "yes", "on", "1"})
 FALSE = frozenset({"false", "no", "off", "0"})
@@ -62,7 +64,11 @@ def parse_params(job_type: JobType, values: Mapping[str, str]) -> dict[str, Any]
 
 
 def parse_value(node: Schema, text: str, root: Schema, field: str) -> Any:
-    """One value typed by its schema node; tries each alternative of an `anyOf` in order."""
+    """One value typed by its schema `node`, tried against each alternative of an `anyOf` in order.
+
+    `root` is the whole parameters schema (it resolves `$ref`s); `field` names the value in the
+    `InputError` raised when the text fits no alternative. Used by the CLI and the dashboard's forms.
+    """
     alternatives = _alternatives(node, root)
     if any(alt.get("type") == "null" for alt in alternatives) and text.strip().lower() == "null":
         return None

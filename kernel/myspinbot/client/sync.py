@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import builtins
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import ExitStack
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -18,8 +18,19 @@ from myspinbot.client import calls
 from myspinbot.client.calls import Call, Files, PathLike
 from myspinbot.client.connection import Connection
 from myspinbot.client.errors import ApiError, error_from_response
-from myspinbot.client.models import Artifact, Health, Job, JobEvent, JobPage, JobState, JobType, Plugin
+from myspinbot.client.models import (
+    Artifact,
+    ArtifactStream,
+    Health,
+    Job,
+    JobEvent,
+    JobPage,
+    JobState,
+    JobType,
+    Plugin,
+)
 from myspinbot.client.watch import (
+    START_OF_STREAM,
     Backoff,
     WatchSession,
     WatchTimeoutError,
@@ -32,6 +43,7 @@ from myspinbot.client.watch import (
 
 T = TypeVar("T")
 ReconnectHook = Callable[[ApiError, float], None]
+ConnectHook = Callable[[str], None]
 
 
 class MySpinBotClient:
@@ -138,25 +150,47 @@ class MySpinBotClient:
                 written.append(self.download_artifact(job_id, artifact, folder))
         return written
 
-    def download_artifact(self, job_id: str, artifact: Artifact, out_dir: PathLike) -> Path:
-        """Save one artifact under `out_dir`, written whole or not at all."""
-        target = calls.artifact_path(Path(out_dir), artifact.name)
+    def download_artifact(self, job_id: str, artifact: Artifact | str, out_dir: PathLike) -> Path:
+        """Save one artifact (an `Artifact` or its name) under `out_dir`, written whole or not at all."""
+        target = calls.artifact_path(Path(out_dir), calls.artifact_name(artifact))
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(target.name + ".part")
-        url = calls.artifact_url(job_id, artifact)
         try:
-            with self._http.stream("GET", url) as response:
-                if not response.is_success:
-                    response.read()
-                    raise error_from_response(response.status_code, response.content, response.reason_phrase)
-                with partial.open("wb") as out:
-                    for chunk in response.iter_bytes():
-                        out.write(chunk)
-        except httpx.TransportError as error:
+            with self.stream_artifact(job_id, artifact) as stream, partial.open("wb") as out:
+                for chunk in stream.chunks:
+                    out.write(chunk)
+        except BaseException:
             partial.unlink(missing_ok=True)
-            raise calls.unavailable(self.connection.url(url), error) from error
+            raise
         partial.replace(target)
         return target
+
+    @contextmanager
+    def stream_artifact(self, job_id: str, artifact: Artifact | str) -> Iterator[ArtifactStream[Iterator[bytes]]]:
+        """Read one artifact (an `Artifact` or its name) as it arrives, without saving it.
+
+            with api.stream_artifact(job_id, "preview.webp") as stream:
+                print(stream.content_type, stream.size)
+                for chunk in stream.chunks:
+                    ...
+
+        An error answer (404 for an unknown name) raises `ApiError` on entering the block; a
+        connection lost while reading raises `ApiUnavailable` from `chunks`.
+        """
+        url = calls.artifact_url(job_id, artifact)
+        where = self.connection.url(url)
+        with ExitStack() as stack:
+            try:
+                response = stack.enter_context(self._http.stream("GET", url))
+                if not response.is_success:
+                    response.read()
+            except httpx.TransportError as error:
+                raise calls.unavailable(where, error) from error
+            if not response.is_success:
+                raise error_from_response(response.status_code, response.content, response.reason_phrase)
+            chunks = _chunks(response, where)
+            stack.callback(chunks.close)
+            yield calls.artifact_stream(artifact, response, chunks)
 
     def wait(self, job_id: str, timeout: float | None = None) -> Job:
         """Block until a job is finished and return it; `WatchTimeoutError` after `timeout` seconds."""
@@ -174,6 +208,7 @@ class MySpinBotClient:
         timeout: float | None = None,
         reconnect_for: float | None = 60.0,
         on_reconnect: ReconnectHook | None = None,
+        on_connect: ConnectHook | None = None,
     ) -> Iterator[JobEvent]:
         """Yield job events from /ws: for one job, several, or every job (None).
 
@@ -182,12 +217,22 @@ class MySpinBotClient:
         retried with backoff for up to `reconnect_for` seconds (None: forever), resuming after
         the last event seen, so each event is yielded once. `on_reconnect(error, delay)` is
         told before each retry.
+
+        `on_connect(last_event_id)` is called once per connection, after the server's hello and
+        before any event of that connection is yielded, with the hello's `last_event_id`: the
+        stream position the server had when the watch was subscribed ("0-0": an empty stream).
+        From the hello on, every change to the watched jobs arrives as an event (after a
+        reconnection, replayed from the last one seen), so state read in or after this hook
+        (a page of `list_page`, say) misses nothing; keep a job's state only when its `version`
+        is newer. An exception raised by a hook ends the watch and propagates as it is; it is
+        never taken for a connection failure.
         """
         session = WatchSession(job_ids_of(jobs), last_event_id, stop_when_finished)
         backoff = Backoff(give_up_after=reconnect_for)
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             url = self.connection.ws_url("/ws", session.query())
+            in_hook = False
             try:
                 with self._open_ws(url) as ws:
                     session.connected()
@@ -196,11 +241,17 @@ class MySpinBotClient:
                         yield from session.receive(frame)
                         if frame.get("type") == "hello":
                             backoff.reset()
+                            if on_connect is not None:
+                                in_hook = True
+                                on_connect(session.hello_id or START_OF_STREAM)
+                                in_hook = False
                             yield from self._current_state(session)
                     return
             except WatchTimeoutError:
                 raise
             except (ApiError, OSError, WebSocketException) as error:
+                if in_hook:
+                    raise  # the caller's own error, not the connection's
                 failure = connection_failure(error, url, deadline)
             delay = retry_delay(failure, backoff)
             if on_reconnect is not None:
@@ -232,3 +283,10 @@ class MySpinBotClient:
             except httpx.TransportError as error:
                 raise calls.unavailable(self.connection.url(call.path), error) from error
         return call.result(response)
+
+
+def _chunks(response: httpx.Response, where: str) -> Generator[bytes, None, None]:
+    try:
+        yield from response.iter_bytes()
+    except httpx.TransportError as error:
+        raise calls.unavailable(where, error) from error

@@ -78,7 +78,7 @@ class WatchSession:
         self.needs_current_state = self.job_ids is not None and self.cursor is None
         self.connections = 0
         self.trimmed = 0
-        self._hello_id: str | None = None
+        self.hello_id: str | None = None  # the current connection's hello `last_event_id`, once it came
         self._versions: dict[str, int] = {}
         self._states: dict[str, JobState] = {}
 
@@ -101,15 +101,15 @@ class WatchSession:
     def connected(self) -> None:
         """Note a new connection; the next frame is expected to be its hello."""
         self.connections += 1
-        self._hello_id = None
+        self.hello_id = None
 
     def receive(self, frame: Mapping[str, Any]) -> list[JobEvent]:
         """The events to yield for one server frame; raises `ApiError` for an error frame."""
         kind = frame.get("type")
         if kind == "hello":
-            self._hello_id = str(frame.get("last_event_id") or START_OF_STREAM)
+            self.hello_id = str(frame.get("last_event_id") or START_OF_STREAM)
             if self.cursor is None:
-                self.cursor = self._hello_id
+                self.cursor = self.hello_id
             return []
         if kind == "snapshot":
             events = (self.observe(Job.from_json(job)) for job in frame.get("jobs") or ())
@@ -123,7 +123,7 @@ class WatchSession:
                 raise error
             # The resume point is gone; a snapshot follows and live events resume after hello's id.
             self.trimmed += 1
-            self.cursor = self._hello_id or self.cursor
+            self.cursor = self.hello_id or self.cursor
         return []  # pong and frame types added later
 
     def observe(self, job: Job) -> JobEvent | None:
