@@ -101,6 +101,28 @@ def test_trimmed_events_fall_back_to_the_snapshot_and_the_new_position() -> None
     assert session.query()["last_event_id"] == "90-0"
 
 
+def test_jobs_missing_from_the_snapshot_after_a_lost_resume_are_read_again() -> None:
+    """After a trimmed resume, a job last seen active but absent from the (active-only) snapshot
+    is handed back to be read again, once; finished or present jobs are not."""
+    other, done = "b" * 32, "c" * 32
+    session = WatchSession(None)
+    session.connected()
+    feed(
+        session,
+        hello("10-0"),
+        event("11-0", 2),
+        {"type": "event", "id": "12-0", "event": "job.progress", "job": job(1, job_id=other)},
+        {"type": "event", "id": "13-0", "event": "job.succeeded", "job": job(5, "succeeded", job_id=done)},
+    )
+    assert session.take_stale() == []
+    session.connected()
+    trimmed = {"type": "error", "error": {"status": 410, "code": "events_trimmed", "message": "gone"}}
+    feed(session, hello("90-0"), trimmed, {"type": "snapshot", "jobs": [job(4, job_id=other)]})
+    assert session.take_stale() == [JOB]
+    assert session.take_stale() == []
+    assert session.observe(Job.from_json(job(5, "succeeded"))) is not None
+
+
 def test_an_error_frame_raises_an_api_error_that_says_whether_to_retry() -> None:
     """An unauthorized frame is final; a store outage is worth reconnecting for."""
     session = WatchSession(None)

@@ -226,6 +226,10 @@ class AsyncMySpinBotClient:
                         frame = decode_frame(await ws.recv())
                         for event in session.receive(frame):
                             yield event
+                        for job_id in session.take_stale():
+                            refreshed = await self._refresh(session, job_id)
+                            if refreshed is not None:
+                                yield refreshed
                         if frame.get("type") == "hello":
                             backoff.reset()
                             if on_connect is not None:
@@ -243,6 +247,16 @@ class AsyncMySpinBotClient:
             if on_reconnect is not None:
                 await _maybe_await(on_reconnect(failure, delay))
             await asyncio.sleep(delay)
+
+    async def _refresh(self, session: WatchSession, job_id: str) -> JobEvent | None:
+        """A job's current state after a lost resume point; None if unchanged or gone."""
+        try:
+            job = await self.get(job_id)
+        except ApiError as error:
+            if error.status == 404:
+                return None  # expired meanwhile
+            raise
+        return session.observe(job)
 
     async def _current_state(self, session: WatchSession) -> AsyncIterator[JobEvent]:
         if not session.needs_current_state or session.job_ids is None:

@@ -239,6 +239,10 @@ class MySpinBotClient:
                     while not session.done:
                         frame = decode_frame(ws.recv(timeout=time_left(deadline)))
                         yield from session.receive(frame)
+                        for job_id in session.take_stale():
+                            refreshed = self._refresh(session, job_id)
+                            if refreshed is not None:
+                                yield refreshed
                         if frame.get("type") == "hello":
                             backoff.reset()
                             if on_connect is not None:
@@ -257,6 +261,16 @@ class MySpinBotClient:
             if on_reconnect is not None:
                 on_reconnect(failure, delay)
             time.sleep(delay)
+
+    def _refresh(self, session: WatchSession, job_id: str) -> JobEvent | None:
+        """A job's current state after a lost resume point; None if unchanged or gone."""
+        try:
+            job = self.get(job_id)
+        except ApiError as error:
+            if error.status == 404:
+                return None  # expired meanwhile
+            raise
+        return session.observe(job)
 
     def _current_state(self, session: WatchSession) -> Iterator[JobEvent]:
         if not session.needs_current_state or session.job_ids is None:

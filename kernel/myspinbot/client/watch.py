@@ -81,6 +81,8 @@ class WatchSession:
         self.hello_id: str | None = None  # the current connection's hello `last_event_id`, once it came
         self._versions: dict[str, int] = {}
         self._states: dict[str, JobState] = {}
+        self._resume_lost = False
+        self.stale: list[str] = []  # jobs to read again: see `receive`
 
     def query(self) -> dict[str, str]:
         """The /ws query for the next connection: the jobs, and where to resume."""
@@ -112,7 +114,16 @@ class WatchSession:
                 self.cursor = self.hello_id
             return []
         if kind == "snapshot":
-            events = (self.observe(Job.from_json(job)) for job in frame.get("jobs") or ())
+            jobs = [Job.from_json(job) for job in frame.get("jobs") or ()]
+            if self._resume_lost:
+                # The events we missed are gone and a watch of every job gets only the active ones:
+                # a job we last saw active that is not among them changed unseen; read it again.
+                present = {job.id for job in jobs}
+                self.stale = [
+                    job_id for job_id, state in self._states.items() if not state.finished and job_id not in present
+                ]
+                self._resume_lost = False
+            events = (self.observe(job) for job in jobs)
             return [event for event in events if event is not None]
         if kind == "event":
             event = self._stream_event(frame)
@@ -123,8 +134,14 @@ class WatchSession:
                 raise error
             # The resume point is gone; a snapshot follows and live events resume after hello's id.
             self.trimmed += 1
+            self._resume_lost = True
             self.cursor = self.hello_id or self.cursor
         return []  # pong and frame types added later
+
+    def take_stale(self) -> list[str]:
+        """The job ids to read again with `get` (and pass to `observe`), once each."""
+        stale, self.stale = self.stale, []
+        return stale
 
     def observe(self, job: Job) -> JobEvent | None:
         """A job's current state as a snapshot event, or None if it is not newer than what was seen."""
