@@ -34,7 +34,7 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy kernel/myspinbot plugins/redis_store/myspinbot_redis_store plugins/metrics/myspinbot_metrics \
-		plugins/lora_train/myspinbot_lora_train plugins/video_generate/myspinbot_video_generate ui_flet/myspinbot_ui
+		plugins/lora_train/myspinbot_lora_train plugins/video_generate/myspinbot_video_generate ui_flet/myspinbot_ui bench
 
 pytest: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -30,6 +31,9 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(cases) - set(ALL_CASES))
     if unknown:
         parser.error(f"unknown case(s) {', '.join(unknown)}; cases are {', '.join(ALL_CASES)}")
+    busy = os.getloadavg()[0]
+    if busy > 0.5:
+        print(f"bench: the machine is busy (1-minute load {busy:.1f}); figures will be noisy, ratios less so")
     command = shlex.join(["python", "-m", "bench", *(argv if argv is not None else sys.argv[1:])])
     report = run_fast(run_bench(plan, command, cases, keep=args.keep_logs))
     print(report.table())

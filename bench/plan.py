@@ -17,8 +17,9 @@ class Plan:
     worker_jobs: int  # jobs queued before the worker starts, in the worker-throughput case
     fanout_clients: int
     fanout_processes: int  # client processes, apart from the API's
-    fanout_rates: tuple[float, ...]  # events/s tried in turn, until delivery p99 passes 100 ms
+    fanout_rates: tuple[float, ...]  # events/s tried in turn (see bench.cases.fanout)
     fanout_seconds: float
+    fanout_warmup_seconds: float  # events at the first rate right after connecting, reported apart
     bare_acks_late: bool = True  # also measure bare Celery with our reliability settings
 
 
@@ -35,6 +36,7 @@ FULL = Plan(
     fanout_processes=2,
     fanout_rates=(20.0, 40.0, 50.0, 60.0, 80.0, 100.0),
     fanout_seconds=6.0,
+    fanout_warmup_seconds=3.0,
 )
 
 QUICK = Plan(
@@ -50,6 +52,7 @@ QUICK = Plan(
     fanout_processes=2,
     fanout_rates=(20.0, 40.0),
     fanout_seconds=3.0,
+    fanout_warmup_seconds=2.0,
 )
 
 SMOKE = Plan(
@@ -65,6 +68,7 @@ SMOKE = Plan(
     fanout_processes=1,
     fanout_rates=(20.0,),
     fanout_seconds=0.5,
+    fanout_warmup_seconds=0.5,
     bare_acks_late=False,
 )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import time
 from dataclasses import asdict, dataclass, field
@@ -61,11 +62,16 @@ class Report:
     rows: list[Row] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
     started_at: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    load_at_start: list[float] = field(default_factory=lambda: [round(x, 2) for x in os.getloadavg()])
     seconds: float = 0.0
 
     def add(self, row: Row) -> Row:
         self.rows.append(row)
         return row
+
+    def ordered(self) -> list[Row]:
+        """Rows by case number (cases run in the order that reuses processes, not 1 to 5)."""
+        return sorted(self.rows, key=lambda row: row.case.split()[0])
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -73,8 +79,8 @@ class Report:
             "command": self.command,
             "started_at": self.started_at,
             "seconds": round(self.seconds, 1),
-            "machine": machine(),
-            "rows": [row.as_dict() for row in self.rows],
+            "machine": {**machine(), "load_average_at_start": self.load_at_start},
+            "rows": [row.as_dict() for row in self.ordered()],
             "details": self.details,
         }
 
@@ -90,7 +96,7 @@ class Report:
             "| case | metric | ours | baseline | ratio | target | result |",
             "|---|---|---:|---:|---:|---|---|",
         ]
-        for row in self.rows:
+        for row in self.ordered():
             baseline = "-" if row.baseline is None else f"{fmt(row.baseline)} {row.unit}"
             ratio = "-" if row.ratio is None else f"{row.ratio:.2f}×"
             result = {True: "pass", False: "**FAIL**", None: "info"}[row.passed]
@@ -112,8 +118,6 @@ def fmt(value: float) -> str:
 
 
 def machine() -> dict[str, Any]:
-    import os
-
     import psutil
 
     return {

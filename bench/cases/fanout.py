@@ -1,5 +1,6 @@
 """Case 5: 1,000 /ws clients subscribed to every job while a worker's job emits events at
-20/s, then at rising rates until delivery p99 passes 100 ms or an event is lost.
+20/s, then at rising rates until an event is lost or the median delivery passes 250 ms; the highest
+rate that kept p99 ≤ 100 ms with nothing lost is the fan-out figure.
 
 The clients run in their own processes (`bench.fanout_clients`), apart from the API's.
 Delivery latency = arrival time at the client - the event's stream id (Redis's clock at
@@ -27,6 +28,7 @@ from bench.stack import REPO_ROOT, BenchStack
 CASE = "5 fan-out"
 EVENTS_KEY = "myspinbot:events"
 P99_CEILING_MS = 100.0
+GIVE_UP_P50_MS = 250.0  # the median, not the tail: one GC pause must not end the ramp
 
 
 class SwarmProcess:
@@ -94,6 +96,7 @@ class Phase:
     api_cpu_share: float
     api_rss_mib: float
     slowest_events: dict[str, float]  # the events whose last frame came latest (ms after XADD)
+    api_errors: list[str]  # non-200 answers to the bench's own polling of the job, if any
 
     @property
     def ok(self) -> bool:
@@ -137,18 +140,22 @@ async def run_phase(
     status, job = await http.request_json("POST", "/api/jobs/events", host, {"steps": steps, "rate": rate})
     if status != 202:
         raise RuntimeError(f"could not submit the events job: {status} {job}")
+    job_id, errors = job["id"], []
     deadline = time.monotonic() + seconds * 3 + 30
-    while job["state"] not in ("succeeded", "failed", "cancelled"):
+    while job.get("state") not in ("succeeded", "failed", "cancelled"):
         if time.monotonic() > deadline:
             raise TimeoutError(f"the events job did not finish: {job}")
         await asyncio.sleep(0.1)
-        _, job = await http.request_json("GET", f"/api/jobs/{job['id']}", host)
+        status, job = await http.request_json("GET", f"/api/jobs/{job_id}", host)
+        if status != 200:  # an overloaded API may answer 503; keep the answer for the report
+            errors.append(f"{status} {json.dumps(job)[:200]}")
+            job = {}
     await asyncio.sleep(0.5)  # frames still in flight
     cpu = cpu_seconds(stack.api.pid) - cpu_before
     wall = time.perf_counter() - wall_before
     rss = psutil.Process(stack.api.pid).memory_info().rss / 2**20
-    ids = job_events(stack, after, job["id"])
-    answers = await asyncio.gather(*(swarm.command(f"report {job['id']}") for swarm in swarms))
+    ids = job_events(stack, after, job_id)
+    answers = await asyncio.gather(*(swarm.command(f"report {job_id}") for swarm in swarms))
     per_client = [count for answer in answers for count in answer["per_client"]]
     histogram: dict[int, int] = {}
     for answer in answers:
@@ -174,6 +181,7 @@ async def run_phase(
                 key=lambda item: -item[1],
             )[:5]
         ),
+        api_errors=errors[:5],
     )
 
 
@@ -187,10 +195,13 @@ async def run(stack: BenchStack, plan: Plan, report: Report) -> None:
     try:
         connected = sum(await asyncio.gather(*(swarm.start() for swarm in swarms)))
         await asyncio.sleep(1.0)
+        # The first seconds after 1,000 connections pay for their set-up (the API's collector
+        # scans the new objects): measured and reported, but apart from the steady state.
+        warmup = await run_phase(stack, swarms, http, plan.fanout_rates[0], plan.fanout_warmup_seconds)
         for rate in plan.fanout_rates:
             phase = await run_phase(stack, swarms, http, rate, plan.fanout_seconds)
             phases.append(phase)
-            if not phase.ok:
+            if phase.lost or phase.p50_ms > GIVE_UP_P50_MS:  # past capacity: higher rates only take longer
                 break
     finally:
         http.close()
@@ -199,21 +210,27 @@ async def run(stack: BenchStack, plan: Plan, report: Report) -> None:
     first = phases[0]
     passing = [phase for phase in phases if phase.ok]
     best = passing[-1] if passing else first
+    best_label = (
+        f"highest rate with p99 ≤ 100 ms and 0 lost: {best.rate:g} events/s"
+        if passing
+        else f"no rate kept p99 ≤ 100 ms; at {best.rate:g} events/s"
+    )
+    lossless = [phase for phase in phases if phase.lost == 0]
     rows = [
+        Row(
+            CASE,
+            f"{clients}, first {plan.fanout_warmup_seconds:g} s after connecting: p50 {warmup.p50_ms:.1f} ms, "
+            f"lost {warmup.lost}; delivery p99",
+            warmup.p99_ms,
+            "ms",
+        ),
         Row(CASE, f"{clients} at {first.rate:g} events/s: delivery p50", first.p50_ms, "ms"),
         Row(CASE, f"{clients} at {first.rate:g} events/s: delivery p99", first.p99_ms, "ms", check="<=", limit=50),
         Row(CASE, f"{clients} at {first.rate:g} events/s: events lost", first.lost, "", check="==", limit=0),
+        Row(CASE, f"{best_label}: frames/s delivered", best.frames_per_s, "frames/s", check=">=", limit=40_000),
         Row(
             CASE,
-            f"highest rate with p99 ≤ 100 ms: {best.rate:g} events/s, frames/s delivered",
-            best.frames_per_s,
-            "frames/s",
-            check=">=",
-            limit=40_000,
-        ),
-        Row(
-            CASE,
-            f"… at {best.rate:g} events/s: delivery p50 / p99 {best.p50_ms:.1f} / {best.p99_ms:.1f} ms, lost",
+            f"… at {best.rate:g} events/s: delivery p50 / p99 {best.p50_ms:.1f} / {best.p99_ms:.1f} ms; events lost",
             best.lost,
             "",
             check="==",
@@ -222,13 +239,33 @@ async def run(stack: BenchStack, plan: Plan, report: Report) -> None:
         Row(
             CASE,
             f"API RSS with {clients} (idle: {idle_rss:.0f} MiB)",
-            max(p.api_rss_mib for p in phases),
+            max(phase.api_rss_mib for phase in phases),
             "MiB",
             check="<=",
             limit=150,
         ),
         Row(CASE, f"API CPU at {best.rate:g} events/s (share of one core)", best.api_cpu_share * 100, "%"),
     ]
+    if lossless and lossless[-1] is not best:
+        top = lossless[-1]
+        rows.append(
+            Row(
+                CASE,
+                f"highest rate tried with 0 lost, any latency: {top.rate:g} events/s "
+                f"(p50 / p99 {top.p50_ms:.0f} / {top.p99_ms:.0f} ms), frames/s",
+                top.frames_per_s,
+                "frames/s",
+            )
+        )
+    for phase in [warmup, *phases]:
+        if phase.api_errors:
+            first_error = phase.api_errors[0][:80]
+            rows.append(Row(CASE, f"errors polling the job at {phase.rate:g} events/s: {first_error}", 1, ""))
     for row in rows:
         report.add(row)
-    report.details["fanout"] = {"clients": connected, "idle_rss_mib": idle_rss, "phases": [vars(p) for p in phases]}
+    report.details["fanout"] = {
+        "clients": connected,
+        "idle_rss_mib": idle_rss,
+        "warmup": vars(warmup),
+        "phases": [vars(phase) for phase in phases],
+    }

@@ -85,6 +85,9 @@ class JobEvent(BaseModel):
     id: str = Field("", description="The stream id; empty until the event is stored")
     event: EventName
     job: Job
+    cancel_requested: bool = Field(
+        False, exclude=True, description="Set by the store on save: a cancel flag is raised for this job"
+    )
 
 
 def utc_now() -> str:

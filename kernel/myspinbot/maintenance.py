@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from myspinbot.jobfiles import JOB_ID
-from myspinbot.jobs import EventName, Job, JobState
+from myspinbot.jobs import EventName, JobState
 from myspinbot.jobtypes import JobType
 from myspinbot.kernel import Kernel
 from myspinbot.lifecycle import finish
@@ -38,6 +38,10 @@ class Maintenance:
         self.interval = interval
         self.holder = uuid.uuid4().hex
         self._task: asyncio.Task[None] | None = None
+        # A heartbeat lives three intervals (worker.py). After Redis was away every heartbeat is stale,
+        # though the workers live: give them that long to beat again before judging any of them lost.
+        self.heartbeat_grace = kernel.settings.worker_heartbeat_seconds * 3
+        self.reap_after = 0.0
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="maintenance")
@@ -48,19 +52,21 @@ class Maintenance:
             await asyncio.wait({self._task}, timeout=2.0)
 
     async def _loop(self) -> None:
+        self.reap_after = time.monotonic() + self.heartbeat_grace  # the API may start with Redis
         while True:
             await asyncio.sleep(self.interval)
             try:
                 if await self.kernel.store.acquire_lease("maintenance", self.holder, self.interval * 3):
-                    await self.run_once()
+                    await self.run_once(reap=time.monotonic() >= self.reap_after)
             except StoreUnavailable as error:
+                self.reap_after = time.monotonic() + self.heartbeat_grace
                 log.info("maintenance skipped, the store is unreachable: %s", error)
             except Exception:
                 log.exception("maintenance failed")
 
-    async def run_once(self) -> dict[str, int]:
-        """One pass; returns what it did, for logs and tests."""
-        requeued, failed = await self.reap_lost_jobs()
+    async def run_once(self, *, reap: bool = True) -> dict[str, int]:
+        """One pass; returns what it did, for logs and tests. `reap=False` leaves running jobs alone."""
+        requeued, failed = await self.reap_lost_jobs() if reap else (0, 0)
         removed = await asyncio.to_thread(self.remove_orphan_files, await self.live_job_ids())
         return {"requeued": requeued, "failed": failed, "files_removed": removed}
 
@@ -94,13 +100,15 @@ class Maintenance:
         return requeued, failed
 
     async def live_job_ids(self) -> set[str]:
-        """Ids of every job folder whose record still exists."""
+        """Ids of every job folder whose record still exists (checked in chunks, records unread)."""
         jobs_dir = self.kernel.settings.jobs_dir
         if not jobs_dir.is_dir():
             return set()
         names = [entry.name for entry in jobs_dir.iterdir() if JOB_ID.match(entry.name)]
-        found = await asyncio.gather(*(self.kernel.store.get(name) for name in names))
-        return {job.id for job in found if isinstance(job, Job)}
+        live: set[str] = set()
+        for start in range(0, len(names), 500):
+            live |= await self.kernel.store.existing(names[start : start + 500])
+        return live
 
     def remove_orphan_files(self, live: set[str]) -> int:
         """Delete job folders whose record expired (retention) and stale staging folders."""

@@ -99,7 +99,7 @@ class JobRun:
         self.job = job
         self.delivery = delivery
         self.cancel_seen = False
-        # Set when another delivery took the job over (the reaper judged this one lost): stop, write nothing.
+        # Set when another delivery took the job over, or it was finished under us: stop, write nothing.
         self.superseded = False
 
     def change(self, update: Callable[[Job], Job | None], event: EventName) -> bool:
@@ -117,13 +117,16 @@ class JobRun:
                 fresh = self.runtime.run(lambda: self.runtime.store.get(self.job.id))
                 if fresh is None:
                     return False
-                if self.delivery and fresh.state == JobState.RUNNING and fresh.worker not in (None, self.delivery):
-                    log.warning("job %s is now run by %s; %s stops", fresh.id, fresh.worker, self.delivery)
+                taken_over = fresh.state == JobState.RUNNING and fresh.worker not in (None, self.delivery)
+                if self.delivery and (taken_over or fresh.state.finished):
+                    # Someone else runs or finished it (the reaper judged this delivery lost): step aside.
+                    log.warning("job %s is %s (%s); %s stops", fresh.id, fresh.state.value, fresh.worker, self.delivery)
                     self.superseded = True
                     return False
                 self.job = fresh.model_copy(update={"artifacts": self.job.artifacts or fresh.artifacts})
                 continue
             self.job = stored.job
+            self.cancel_seen = self.cancel_seen or stored.cancel_requested
             self.kernel.notify(stored)
             return True
         raise RuntimeError(f"job {self.job.id} kept changing under the worker")
@@ -131,8 +134,9 @@ class JobRun:
     # ProgressReporter, used by JobContext:
 
     def report_progress(self, step: int, total: int, message: str) -> bool:
+        # The save reads the cancel flag in the same round trip (JobEvent.cancel_requested).
         self.change(lambda job: lifecycle.advance(job, step, total, message), EventName.PROGRESS)
-        return self.cancel_requested()
+        return self.cancel_seen
 
     def cancel_requested(self) -> bool:
         if self.superseded:
@@ -169,9 +173,6 @@ def execute_job(kernel: Kernel, job_type: JobType, job_id: str, worker: str) -> 
         elif owner_pid is not None and sibling_alive(owner_pid):
             return "duplicate"  # another pool process of this very worker still runs it
     run = JobRun(kernel, runtime, job, delivery)
-    if run.cancel_requested():
-        run.change(finishing(JobState.CANCELLED), EventName.CANCELLED)
-        return run.job.state.value
     if job.state == JobState.RUNNING and job.attempts >= kernel.settings.max_attempts:
         reason = f"worker lost {job.attempts} times while running this job (MYSPINBOT_MAX_ATTEMPTS)"
         run.change(finishing(JobState.FAILED, error=reason), EventName.FAILED)
@@ -180,6 +181,9 @@ def execute_job(kernel: Kernel, job_type: JobType, job_id: str, worker: str) -> 
         lambda current: lifecycle.start(current, delivery) if not current.state.finished else None, EventName.STARTED
     ):
         return "duplicate" if run.superseded else run.job.state.value
+    if run.cancel_seen:  # cancelled while the message was on its way: never call the handler
+        run.change(finishing(JobState.CANCELLED), EventName.CANCELLED)
+        return run.job.state.value
     state, details = run_handler(kernel, job_type, run)
     if run.superseded:
         return "superseded"

@@ -94,6 +94,10 @@ class JobStore(Protocol):
 
     async def get(self, job_id: str) -> Job | None: ...
 
+    async def existing(self, job_ids: builtins.list[str]) -> set[str]:
+        """Which of these job ids still have a record (one round trip, no record read)."""
+        ...
+
     async def list(
         self,
         *,
@@ -105,7 +109,8 @@ class JobStore(Protocol):
 
     async def save(self, job: Job, event: EventName, expected_version: int) -> JobEvent:
         """Write `job` (its version bumped) and append its event if the stored version is still
-        `expected_version`; raise VersionConflict otherwise."""
+        `expected_version`; raise VersionConflict otherwise. The returned event's
+        `cancel_requested` tells whether the job's cancel flag is raised (read in the same trip)."""
         ...
 
     async def request_cancel(self, job_id: str) -> None:

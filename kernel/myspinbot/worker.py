@@ -6,6 +6,7 @@ import asyncio
 import logging
 import socket
 import threading
+import uuid
 from typing import Any
 
 import pluggy
@@ -54,6 +55,7 @@ def create_celery(
     for job_type in kernel.job_types.values():
         register_task(app, kernel, job_type)
     app.myspinbot_kernel = kernel
+    app.myspinbot_instance = uuid.uuid4().hex[:8]  # made before the pool forks: shared by its children
     connect_worker_signals(app, kernel)
     return app
 
@@ -62,7 +64,7 @@ def register_task(app: Celery, kernel: Kernel, job_type: JobType) -> None:
     """The thin Celery task of one job type: it passes the job id to the kernel's wrapper."""
 
     def run_job(task: Any, job_id: str) -> str:
-        return execute_job(kernel, job_type, job_id, worker=task.request.hostname or socket.gethostname())
+        return execute_job(kernel, job_type, job_id, worker=worker_name(app, task.request.hostname))
 
     app.task(
         name=job_type.task_name,
@@ -72,6 +74,12 @@ def register_task(app: Celery, kernel: Kernel, job_type: JobType) -> None:
         ignore_result=True,
         queue=job_type.queue,
     )(run_job)
+
+
+def worker_name(app: Celery, hostname: str | None) -> str:
+    """This worker's name in heartbeats and job records: its node name and an id made at start-up,
+    so a worker restarted under the same host name is not taken for the one that died."""
+    return f"{hostname or socket.gethostname()}#{app.myspinbot_instance}"
 
 
 def kernel_of(app: Celery) -> Kernel:
@@ -87,7 +95,7 @@ def connect_worker_signals(app: Celery, kernel: Kernel) -> None:
     def on_ready(sender: Any = None, **_: Any) -> None:
         if getattr(sender, "app", None) is not app:
             return
-        heartbeat.start(getattr(sender, "hostname", None) or socket.gethostname())
+        heartbeat.start(worker_name(app, getattr(sender, "hostname", None)))
         kernel.pm.hook.startup(kernel=kernel)
 
     def on_shutdown(sender: Any = None, **_: Any) -> None:

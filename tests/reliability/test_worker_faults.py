@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import asyncio
 import os
 import signal
 import time
@@ -12,14 +12,16 @@ from typing import Any
 
 import httpx
 import pytest
-import redis
 
+from myspinbot.jobs import EventName
+from myspinbot.kernel import Kernel
 from myspinbot.settings import Settings
 from myspinbot.worker import create_celery
-from tests.reliability.conftest import (
+from tests.reliability.support import (
     FAST_FAULTS,
     Figures,
     api_client,
+    job_events,
     pool_children,
     process_alive,
     running_stack,
@@ -35,9 +37,8 @@ MAX_ATTEMPTS = 2
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
     """One worker with one pool process, a fast reaper and two attempts per job."""
-    with running_stack(
-        tmp_path_factory.mktemp("worker-faults"), concurrency=1, MYSPINBOT_MAX_ATTEMPTS=str(MAX_ATTEMPTS), **FAST_FAULTS
-    ) as live:
+    env = {**FAST_FAULTS, "MYSPINBOT_MAX_ATTEMPTS": str(MAX_ATTEMPTS)}
+    with running_stack(tmp_path_factory.mktemp("worker-faults"), env, concurrency=1) as live:
         yield live
 
 
@@ -91,7 +92,7 @@ def test_job_of_a_killed_worker_is_requeued_and_finishes_on_a_new_worker(
     assert done["started_at"] == job["started_at"]
     assert done["progress"] == 1.0
     figures.set("worker_kill.requeue_seconds", round(requeue_seconds, 2))
-    figures.add("jobs.survived_faults")
+    figures.job_outcomes(accepted=1, finished=1)
 
 
 def test_job_fails_with_a_reason_once_its_attempts_are_used(
@@ -112,11 +113,14 @@ def test_job_fails_with_a_reason_once_its_attempts_are_used(
     assert failed["state"] == "failed", failed
     assert "was lost" in failed["error"] and f"{MAX_ATTEMPTS} attempt" in failed["error"]
     assert failed["attempts"] == MAX_ATTEMPTS
-    figures.add("jobs.failed_with_reason_after_attempts")
+    figures.add("jobs.failed_with_a_reason_after_their_attempts")
+    figures.job_outcomes(accepted=1, finished=1)
 
 
-def test_killed_pool_child_is_requeued_at_once_by_celery(stack: LiveStack, api: httpx.Client, figures: Figures) -> None:
-    """SIGKILL of the pool process only: Celery re-queues the task at once and the same worker re-runs it."""
+def test_killed_pool_child_is_requeued_by_celery_on_the_same_worker(
+    stack: LiveStack, api: httpx.Client, figures: Figures
+) -> None:
+    """A killed pool process's job is re-queued by Celery (no reaper) and re-run on the same worker."""
     job = submit_running(api, steps=8)
     assert stack.worker is not None
     children = pool_children(stack.worker.pid)
@@ -132,7 +136,7 @@ def test_killed_pool_child_is_requeued_at_once_by_celery(stack: LiveStack, api: 
     assert not any("re-queued" in event["job"]["message"] for event in job_events(stack, job["id"]))
     assert stack.worker.alive()
     figures.set("pool_child_kill.restart_seconds", round(restart_seconds, 2))
-    figures.add("jobs.survived_faults")
+    figures.job_outcomes(accepted=1, finished=1)
 
 
 def test_duplicate_delivery_to_another_worker_is_skipped(
@@ -150,19 +154,9 @@ def test_duplicate_delivery_to_another_worker_is_skipped(
         done = wait_job(api, job["id"])
         assert done["state"] == "succeeded"
         assert done["attempts"] == 1, "the duplicate delivery ran the job a second time"
+        figures.job_outcomes(accepted=1, finished=1)
     finally:
         second.stop(grace=10)
-
-
-def job_events(stack: LiveStack, job_id: str) -> list[dict[str, Any]]:
-    """Every event of one job still in the stream, oldest first."""
-    client = redis.Redis.from_url(stack.redis_url, decode_responses=True, protocol=2)
-    try:
-        entries = client.xrange("myspinbot:events")
-    finally:
-        client.close()
-    events = [{"id": entry_id, "event": fields["n"], "job": json.loads(fields["j"])} for entry_id, fields in entries]
-    return [event for event in events if event["job"]["id"] == job_id]
 
 
 def workers_online(api: httpx.Client) -> int:
@@ -170,12 +164,14 @@ def workers_online(api: httpx.Client) -> int:
     return int(online or 0)
 
 
+def stack_settings(stack: LiveStack) -> Settings:
+    """Settings that reach the stack's Redis and data, for a kernel or Celery app in the test process."""
+    return Settings(redis_url=stack.redis_url, data_dir=stack.data_dir, extra_plugins=[TEST_PLUGINS], _env_file=None)
+
+
 def send_duplicate(stack: LiveStack, job_id: str) -> None:
     """Publish the job's task again, as a broker redelivery after a visibility timeout would."""
-    settings = Settings(
-        redis_url=stack.redis_url, data_dir=stack.data_dir, extra_plugins=[TEST_PLUGINS], _env_file=None
-    )  # type: ignore[call-arg]
-    celery = create_celery(settings)
+    celery = create_celery(stack_settings(stack))
     try:
         celery.send_task("myspinbot.job.sleepy", args=[job_id], task_id=job_id, queue="sleepy")
     finally:
@@ -186,7 +182,7 @@ def send_duplicate(stack: LiveStack, job_id: str) -> None:
 def pool_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
     """One worker with two pool processes; heartbeats every 2 s (expiry 6 s, longer than a restart takes)."""
     env = {**FAST_FAULTS, "MYSPINBOT_WORKER_HEARTBEAT_SECONDS": "2"}
-    with running_stack(tmp_path_factory.mktemp("pool-of-two"), concurrency=2, **env) as live:
+    with running_stack(tmp_path_factory.mktemp("pool-of-two"), env, concurrency=2) as live:
         yield live
 
 
@@ -199,6 +195,37 @@ def test_duplicate_delivery_to_the_same_worker_is_skipped(pool_stack: LiveStack,
         done = wait_job(api, job["id"])
         assert done["state"] == "succeeded"
         assert done["attempts"] == 1, "the duplicate delivery ran the job a second time, beside the first run"
+        figures.job_outcomes(accepted=1, finished=1)
+
+
+async def requeue_as_the_reaper_would(stack: LiveStack, job_id: str) -> None:
+    """What the reaper does to a job it judges lost: clear its worker, then publish it again."""
+    kernel = Kernel(stack_settings(stack))
+    try:
+        job = await kernel.store.get(job_id)
+        assert job is not None
+        lost = job.model_copy(update={"worker": None, "message": f"worker {job.worker} was lost; re-queued"})
+        await kernel.store.save(lost, EventName.PROGRESS, job.version)
+    finally:
+        await kernel.store.close()
+    send_duplicate(stack, job_id)
+
+
+def test_a_job_wrongly_judged_lost_is_finished_by_one_delivery_only(pool_stack: LiveStack, figures: Figures) -> None:
+    """Re-queued while its first delivery still runs, a job is taken over and the first run writes no more."""
+    with api_client(pool_stack.api_url) as api:
+        job = submit_running(api, steps=10, step_seconds=0.2)
+        asyncio.run(requeue_as_the_reaper_would(pool_stack, job["id"]))
+        figures.add("faults.false_reap")
+        done = wait_job(api, job["id"])
+    assert done["state"] == "succeeded" and done["attempts"] == 2, done
+    events = job_events(pool_stack, job["id"])
+    restart = max(n for n, event in enumerate(events) if event["event"] == "job.started")
+    second = events[restart]["job"]["worker"]
+    assert second != job["worker"]
+    assert all(event["job"]["worker"] == second for event in events[restart:]), "the first delivery kept writing"
+    assert [event["event"] for event in events].count("job.succeeded") == 1
+    figures.job_outcomes(accepted=1, finished=1)
 
 
 def test_worker_restarted_under_the_same_name_does_not_strand_its_job(pool_stack: LiveStack, figures: Figures) -> None:
@@ -214,3 +241,4 @@ def test_worker_restarted_under_the_same_name_does_not_strand_its_job(pool_stack
         stack.start_worker()  # as a container restart policy would, under the same host name
         done = wait_job(api, job["id"], timeout=15)
         assert done["state"] == "succeeded", done
+        figures.job_outcomes(accepted=1, finished=1)

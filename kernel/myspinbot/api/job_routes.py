@@ -37,12 +37,19 @@ def request_body_for(job_type: JobType) -> dict[str, Any]:
     if "$defs" in schema:  # nested models would need components; describe generically instead
         return {"requestBody": GENERIC_BODY}
     form = {**schema, "properties": dict(schema.get("properties", {}))}
+    needs_files = [spec.field for spec in job_type.files if spec.min_count > 0]
     for spec in job_type.files:
         form["properties"][spec.field] = {"type": "array", "items": {"type": "string", "format": "binary"}}
+    if needs_files:
+        form["required"] = sorted({*form.get("required", []), *needs_files})
+    content: dict[str, Any] = {"multipart/form-data": {"schema": form}}
+    if not needs_files:  # a JSON body cannot carry files
+        content["application/json"] = {"schema": schema}
     return {
         "requestBody": {
             "description": f"{job_type.title} parameters as JSON, or as multipart form fields with files",
-            "content": {"application/json": {"schema": schema}, "multipart/form-data": {"schema": form}},
+            "required": bool(schema.get("required")) or bool(needs_files),
+            "content": content,
         }
     }
 

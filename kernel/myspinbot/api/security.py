@@ -1,9 +1,10 @@
-"""CORS (closed unless configured) and security headers on every response."""
+"""CORS (closed unless configured), security headers on every response, a limit on request bodies."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from myspinbot.settings import Settings
@@ -35,8 +36,49 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class BodyTooLarge(HTTPException):
+    """A request body that passed MYSPINBOT_MAX_REQUEST_BYTES while it was being read (413).
+
+    An HTTPException, so it reaches the common error handler even from FastAPI's own body parsing.
+    """
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request body is larger than {limit} bytes (MYSPINBOT_MAX_REQUEST_BYTES)")
+
+
+class RequestBodyLimit:
+    """Counts the body as the app reads it and stops at the limit.
+
+    Content-Length is checked up front by the submit path, but a chunked body has none: without
+    this, a multipart upload of any size would be spooled to disk before a per-file check ran.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        received = 0
+
+        async def counted_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise BodyTooLarge(self.max_bytes)
+            return message
+
+        await self.app(scope, counted_receive, send)
+
+
 def install_security(app: FastAPI, settings: Settings) -> None:
-    """Add security headers; allow cross-origin calls only from MYSPINBOT_CORS_ORIGINS."""
+    """Add security headers and the request body limit; allow cross-origin calls only from
+    MYSPINBOT_CORS_ORIGINS."""
+    app.add_middleware(RequestBodyLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(SecurityHeaders)
     if settings.cors_origins:
         app.add_middleware(

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from myspinbot import lifecycle
@@ -55,7 +56,15 @@ async def read_request(request: Request, kernel: Kernel) -> tuple[dict[str, Any]
         raise ApiError(413, f"request body is {declared} bytes; the limit is {settings.max_request_bytes} bytes")
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
-        form = await request.form(max_files=settings.max_files + 1, max_fields=1000)
+        try:
+            form = await request.form(max_files=settings.max_files, max_fields=1000)
+        except HTTPException as error:
+            if error.status_code != 400:
+                raise  # e.g. 413 from the request body limit
+            if "Too many" in str(error.detail):  # Starlette's limits on files and fields
+                message = f"too many files or fields in one request (at most {settings.max_files} files)"
+                raise ApiError(413, f"{message}: {error.detail}") from None
+            raise ApiError(400, f"malformed form body: {error.detail}") from None
         params: dict[str, Any] = {}
         uploads: list[tuple[str, UploadFile]] = []
         for key, value in form.multi_items():
@@ -127,7 +136,8 @@ class Submitter:
                 folders.root.mkdir(parents=True, exist_ok=True)
                 shutil.move(staging, folders.inputs)
         finally:
-            discard_folder(staging)
+            if matched:
+                discard_folder(staging)
 
         job = lifecycle.new_job(job_id, job_type.name, params.model_dump(mode="json"), [path.name for path in stored])
         try:

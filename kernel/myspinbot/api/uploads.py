@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import stat
 import zipfile
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from starlette.datastructures import UploadFile
 
@@ -172,8 +173,10 @@ def check_zip(spec: FileSpec, path: Path, limits: UploadLimits) -> None:
             if info.is_dir():
                 continue
             member = PurePosixPath(info.filename.replace("\\", "/"))
-            if member.is_absolute() or ".." in member.parts:
+            if member.is_absolute() or ".." in member.parts or PureWindowsPath(info.filename).drive:
                 raise reject(f"member {info.filename!r} would be written outside the dataset folder")
+            if not regular_file(info):
+                raise reject(f"member {info.filename!r} is a link or a special file, not a regular file")
             if member.name.startswith("__MACOSX") or "__MACOSX" in member.parts or member.name.startswith("."):
                 continue
             if not member.name.lower().endswith(spec.extensions):
@@ -186,6 +189,13 @@ def check_zip(spec: FileSpec, path: Path, limits: UploadLimits) -> None:
                 raise reject(f"unpacks to more than {limits.max_unpacked_bytes} bytes")
         if members == 0:
             raise reject("the archive holds no usable files")
+
+
+def regular_file(info: zipfile.ZipInfo) -> bool:
+    """Whether a member is a plain file. Archives made on Unix may carry its file type in the mode
+    (symlink, FIFO, device); without a type (or without Unix modes) it is a plain file."""
+    kind = stat.S_IFMT(info.external_attr >> 16)
+    return info.create_system != 3 or kind in (0, stat.S_IFREG)
 
 
 def discard_folder(folder: Path) -> None:

@@ -87,14 +87,19 @@ class RedisJobStore:
     @classmethod
     def from_settings(cls, settings: Settings) -> RedisJobStore:
         """A store on MYSPINBOT_REDIS_URL; connections are opened lazily, on first use."""
-        client = aioredis.Redis.from_url(
+        # A blocking pool makes bursts wait briefly for a connection instead of failing with
+        # "Too many connections" (which the API would answer with 503).
+        pool = aioredis.BlockingConnectionPool.from_url(
             settings.redis_url,
+            max_connections=64,
+            timeout=5,
             decode_responses=True,
             socket_connect_timeout=2,
             socket_timeout=10,
             health_check_interval=15,
             protocol=2,
         )
+        client = aioredis.Redis(connection_pool=pool)
         return cls(
             client,
             events_max_len=settings.events_max_len,
@@ -202,6 +207,14 @@ class RedisJobStore:
         return cast(list[str | None], await pipe.execute())
 
     @unavailable_on_connection_error
+    async def existing(self, job_ids: builtins.list[str]) -> set[str]:
+        pipe = self.redis.pipeline(transaction=False)
+        for job_id in job_ids:
+            pipe.exists(self.keys.job(job_id))
+        found = await pipe.execute()
+        return {job_id for job_id, exists in zip(job_ids, found, strict=True) if exists}
+
+    @unavailable_on_connection_error
     async def active_jobs(self, limit: int = 500) -> builtins.list[Job]:
         jobs: builtins.list[Job] = []
         for state in (JobState.RUNNING, JobState.QUEUED):
@@ -244,7 +257,7 @@ class RedisJobStore:
             raise KeyError(job.id)
         if status == 0:
             raise VersionConflict(f"job {job.id} is at version {reply[1]}, not {expected_version}")
-        return JobEvent(id=reply[1], event=event, job=saved)
+        return JobEvent(id=reply[1], event=event, job=saved, cancel_requested=bool(int(reply[2])))
 
     # --- cancel flags ---
 
