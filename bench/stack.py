@@ -5,10 +5,7 @@ Every process is our child, in its own session, stopped by its PID (never by nam
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-import subprocess
 import sys
 import time
 import urllib.request
@@ -17,7 +14,7 @@ from pathlib import Path
 
 import redis
 
-from myspinbot.procutil import child_preexec
+from myspinbot.procutil import LoggedProcess
 from myspinbot.redis_server import RedisProcess, free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -42,55 +39,17 @@ def http_ok(url: str) -> bool:
         return False
 
 
-class Child:
-    """One child process with its output in a log file."""
+class Child(LoggedProcess):
+    """One child Python process of the run, its output in a log file."""
 
     def __init__(self, name: str, args: list[str], env: dict[str, str], log_dir: Path) -> None:
+        super().__init__([sys.executable, *args], env, log_dir / f"{name}.log", cwd=REPO_ROOT)
         self.name = name
         self.args = args
-        self.env = env
-        self.log_path = log_dir / f"{name}.log"
-        self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Child:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, *self.args],
-                env=self.env,
-                cwd=REPO_ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                preexec_fn=child_preexec,
-            )
+        super().start()
         return self
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def stop(self, grace: float = 15.0) -> None:
-        """SIGTERM our PID, wait, then SIGKILL its process group (pool children included)."""
-        process, self.process = self.process, None
-        if process is None:
-            return
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(grace)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(5)
-
-    def log_tail(self, lines: int = 30) -> str:
-        if not self.log_path.exists():
-            return ""
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
 
 class BenchStack:

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import atexit
-import contextlib
 import os
-import signal
-import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
-from myspinbot.procutil import child_preexec
+from myspinbot.procutil import LoggedProcess
 from myspinbot.redis_server import RedisProcess, free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -37,66 +34,19 @@ def service_env(redis_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-class ServiceProcess:
+class ServiceProcess(LoggedProcess):
     """One `myspinbot <command>` process with its output in a log file."""
 
     def __init__(self, name: str, args: list[str], env: dict[str, str], log_dir: Path) -> None:
+        argv = [sys.executable, "-m", "myspinbot.cli", "--env-file", "/dev/null", *args]
+        super().__init__(argv, env, log_dir / f"{name}.log", cwd=REPO_ROOT)
         self.name = name
         self.args = args
-        self.env = env
-        self.log_path = log_dir / f"{name}.log"
-        self.process: subprocess.Popen[bytes] | None = None
         atexit.register(self.stop)
 
     def start(self) -> ServiceProcess:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "myspinbot.cli", "--env-file", "/dev/null", *self.args],
-                env=self.env,
-                cwd=REPO_ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                preexec_fn=child_preexec,
-            )
+        super().start()
         return self
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def stop(self, grace: float = 15.0) -> None:
-        """SIGTERM our PID, wait, then SIGKILL its process group (pool children included)."""
-        process, self.process = self.process, None
-        if process is None:
-            return
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(grace)
-            except subprocess.TimeoutExpired:
-                pass
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(5)
-
-    def kill(self) -> None:
-        """SIGKILL the whole process group at once, as a crash or an OOM kill would."""
-        if self.process is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(5)
-            self.process = None
-
-    def log_tail(self, lines: int = 40) -> str:
-        if not self.log_path.exists():
-            return ""
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
 
 def wait_until(predicate: object, timeout: float, interval: float = 0.05, what: str = "condition") -> None:
