@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel
 
 from myspinbot.api.deps import KernelDep, StoreDep
@@ -74,15 +74,21 @@ async def job_or_404(store: JobStore, job_id: str) -> Job:
     return job
 
 
-def accepted(job: Job) -> JSONResponse:
+def accepted(job: Job) -> Response:
     """The 202 answer to a submission."""
-    return JSONResponse(job.model_dump(mode="json"), status_code=202, headers={"Location": job.links.get("self", "")})
+    # model_dump_json serialises in one pass (pydantic-core), no dict then json.dumps.
+    return Response(
+        job.model_dump_json(),
+        status_code=202,
+        media_type="application/json",
+        headers={"Location": job.links.get("self", "")},
+    )
 
 
 def submit_route(job_type: JobType) -> Any:
     """An endpoint that submits jobs of one type (used for route aliases such as /api/train)."""
 
-    async def submit_alias(request: Request) -> JSONResponse:
+    async def submit_alias(request: Request) -> Response:
         job, _ = await submitter(request).submit(job_type, request)
         return accepted(job)
 
@@ -102,7 +108,7 @@ def build_job_router(kernel: Kernel) -> APIRouter:
         responses=SUBMIT_ERRORS,
         openapi_extra={"requestBody": GENERIC_BODY},
     )
-    async def submit_job(job_type: str, request: Request, kernel: KernelDep) -> JSONResponse:
+    async def submit_job(job_type: str, request: Request, kernel: KernelDep) -> Response:
         """Submit a job: a JSON object of parameters, or multipart with parameters as form fields
         and files under the job type's file fields. With an `Idempotency-Key` header, a repeat
         within the window returns the first job instead of making another."""
