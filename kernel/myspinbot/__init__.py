@@ -23,6 +23,7 @@ from myspinbot.store import (
     VersionConflict,
     duration_bucket,
     duration_seconds,
+    stream_key,
 )
 
 __all__ = [
@@ -50,4 +51,5 @@ __all__ = [
     "duration_bucket",
     "duration_seconds",
     "hookimpl",
+    "stream_key",
 ]

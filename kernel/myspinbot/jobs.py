@@ -24,7 +24,6 @@ class JobState(StrEnum):
 
 
 FINISHED_STATES = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED})
-ACTIVE_STATES = frozenset({JobState.QUEUED, JobState.RUNNING})
 
 
 class EventName(StrEnum):

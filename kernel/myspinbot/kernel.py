@@ -45,20 +45,21 @@ class Kernel:
 
     @property
     def store(self) -> JobStore:
-        """The job store from the `job_store` hook, made on first use in this process."""
+        """The job store of this process (the API's), made on first use."""
         if self._store is None:
-            store = self.pm.hook.job_store(settings=self.settings)
-            if store is None:
-                raise PluginError(
-                    "no plugin provides a job store: install myspinbot-redis-store "
-                    "(pip install plugins/redis_store) or check MYSPINBOT_DISABLE_PLUGINS"
-                )
-            self._store = store
+            self._store = self.new_store()
         return self._store
 
-    def reset_store(self) -> None:
-        """Forget the store so the next use makes a new one (after a fork, or in tests)."""
-        self._store = None
+    def new_store(self) -> JobStore:
+        """A new job store from the `job_store` hook, for a thread with its own event loop
+        (each worker thread, the heartbeat) since async connections belong to one loop."""
+        store: JobStore | None = self.pm.hook.job_store(settings=self.settings)
+        if store is None:
+            raise PluginError(
+                "no plugin provides a job store: install myspinbot-redis-store "
+                "(pip install plugins/redis_store) or check MYSPINBOT_DISABLE_PLUGINS"
+            )
+        return store
 
     def plugins(self) -> list[PluginInfo]:
         """The loaded plugins, their distributions and hooks."""

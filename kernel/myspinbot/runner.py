@@ -35,10 +35,7 @@ class WorkerRuntime:
     def __init__(self, kernel: Kernel) -> None:
         self.pid = os.getpid()
         self.loop = asyncio.new_event_loop()
-        store = kernel.pm.hook.job_store(settings=kernel.settings)
-        if store is None:
-            raise RuntimeError("no plugin provides a job store")
-        self.store: JobStore = store
+        self.store: JobStore = kernel.new_store()
         self.retry_seconds = kernel.settings.store_retry_seconds
 
     def run(self, call: Callable[[], Coroutine[Any, Any, T]]) -> T:

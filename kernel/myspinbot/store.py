@@ -31,6 +31,12 @@ DURATION_BUCKETS: tuple[float, ...] = (
 )
 
 
+def stream_key(event_id: str) -> tuple[int, int]:
+    """An event id (a Redis-style stream id "millis-seq") as a pair that sorts like the ids."""
+    millis, _, seq = event_id.partition("-")
+    return int(millis), int(seq or 0)
+
+
 def duration_seconds(job: Job) -> float | None:
     """How long a finished job ran, from its first start; None if it never started."""
     if job.started_at is None or job.finished_at is None:

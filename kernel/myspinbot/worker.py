@@ -128,7 +128,7 @@ class WorkerHeartbeat:
 
     def _beat(self) -> None:
         loop = asyncio.new_event_loop()
-        store = self.kernel.pm.hook.job_store(settings=self.kernel.settings)
+        store = self.kernel.new_store()
         try:
             while not self.stopping.is_set():
                 try:

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 
 from myspinbot.jobs import JobEvent
 from myspinbot.kernel import LiveStats
-from myspinbot.store import JobStore, StoreUnavailable
+from myspinbot.store import JobStore, StoreUnavailable, stream_key
 
 log = logging.getLogger(__name__)
 
@@ -23,12 +23,6 @@ READ_BLOCK_MS = 1000
 READ_BATCH = 500
 SLOW_CLOSE_CODE = 4008
 SLOW_CLOSE_REASON = "too slow: outbox full; reconnect with last_event_id"
-
-
-def stream_key(event_id: str) -> tuple[int, int]:
-    """A stream id as a sortable pair."""
-    millis, _, seq = event_id.partition("-")
-    return int(millis), int(seq or 0)
 
 
 def event_frame(event: JobEvent) -> str:

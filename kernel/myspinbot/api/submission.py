@@ -92,6 +92,11 @@ async def read_request(request: Request, kernel: Kernel) -> tuple[dict[str, Any]
     )
 
 
+def rejected_param(error: ParamError) -> ApiError:
+    """A job type's own check refused a parameter or the files: 422 naming the field."""
+    return invalid_params([{"field": error.field, "message": error.message}])
+
+
 class Submitter:
     """The submit path, shared by `POST /api/jobs/{type}` and the job types' route aliases."""
 
@@ -119,7 +124,7 @@ class Submitter:
             try:
                 await job_type.check(params, store)
             except ParamError as error:
-                raise invalid_params([{"field": error.field, "message": error.message}]) from None
+                raise rejected_param(error) from None
 
         job_id = uuid.uuid4().hex
         jobs_dir = self.kernel.settings.jobs_dir
@@ -131,7 +136,7 @@ class Submitter:
                 try:
                     job_type.inputs_check(stored)
                 except ParamError as error:
-                    raise invalid_params([{"field": error.field, "message": error.message}]) from None
+                    raise rejected_param(error) from None
             if stored:
                 folders.root.mkdir(parents=True, exist_ok=True)
                 shutil.move(staging, folders.inputs)
@@ -140,8 +145,9 @@ class Submitter:
                 discard_folder(staging)
 
         job = lifecycle.new_job(job_id, job_type.name, params.model_dump(mode="json"), [path.name for path in stored])
+        queued = JobEvent(event=EventName.QUEUED, job=job)
         try:
-            job, created = await store.create(job, JobEvent(event=EventName.QUEUED, job=job), idempotency_key)
+            job, created = await store.create(job, queued, idempotency_key)
         except Exception:
             folders.remove()
             raise
@@ -156,5 +162,5 @@ class Submitter:
             raise ApiError(
                 503, f"the job queue is unreachable, nothing was queued: {error}", code="broker_unavailable"
             ) from None
-        self.kernel.notify(JobEvent(event=EventName.QUEUED, job=job))
+        self.kernel.notify(queued)
         return job, True

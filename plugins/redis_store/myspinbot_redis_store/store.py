@@ -26,6 +26,7 @@ from myspinbot import (
     VersionConflict,
     duration_bucket,
     duration_seconds,
+    stream_key,
 )
 from myspinbot_redis_store import scripts
 from myspinbot_redis_store.keys import Keys
@@ -52,12 +53,6 @@ def unavailable_on_connection_error(
             raise StoreUnavailable(f"Redis is unreachable: {error}") from error
 
     return wrapper
-
-
-def stream_id_key(stream_id: str) -> tuple[int, int]:
-    """A stream id as a sortable (milliseconds, sequence) pair."""
-    millis, _, seq = stream_id.partition("-")
-    return int(millis), int(seq or 0)
 
 
 class RedisJobStore:
@@ -281,7 +276,7 @@ class RedisJobStore:
         if last_id not in ("0", "0-0"):
             first = await self.redis.xrange(self.keys.events, count=1)
             # Conservative: an id older than the oldest kept may have lost events after it.
-            if first and stream_id_key(last_id) < stream_id_key(first[0][0]):
+            if first and stream_key(last_id) < stream_key(first[0][0]):
                 raise EventsTrimmed(last_id)
         entries = await self.redis.xrange(self.keys.events, min=f"({last_id}", count=count)
         return [self._event(entry_id, fields) for entry_id, fields in entries]
