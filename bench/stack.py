@@ -8,35 +8,16 @@ from __future__ import annotations
 import os
 import sys
 import time
-import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 
 import redis
 
-from myspinbot.procutil import LoggedProcess
-from myspinbot.redis_server import RedisProcess, free_port
+from myspinbot.procutil import LoggedProcess, free_port, http_ok, wait_until
+from myspinbot.redis_server import RedisProcess
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BENCH_PLUGINS = "bench.jobtypes"
 OUR_QUEUES = "noop,events"
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float, what: str, interval: float = 0.05) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(interval)
-    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
-
-
-def http_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
 
 
 class Child(LoggedProcess):

@@ -11,9 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from myspinbot.api.app import create_app
+from myspinbot.procutil import wait_until
 from myspinbot.redis_server import RedisNotFound, RedisProcess
 from myspinbot.settings import Settings
-from tests.support.processes import TEST_PLUGINS, LiveStack, ServiceProcess, service_env, wait_until, worker_online
+from tests.support.processes import TEST_PLUGINS, LiveStack, ServiceProcess, service_env, worker_online
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 

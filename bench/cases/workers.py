@@ -16,11 +16,12 @@ from celery import Celery
 
 from bench.plan import Plan
 from bench.report import Report, Row
-from bench.stack import BenchStack, wait_until
+from bench.stack import BenchStack
 from myspinbot import EventName, JobEvent, Settings
 from myspinbot.api.publisher import JobPublisher
 from myspinbot.kernel import Kernel
 from myspinbot.lifecycle import new_job
+from myspinbot.procutil import wait_until
 from myspinbot.worker import create_celery
 
 CASE = "4 worker"

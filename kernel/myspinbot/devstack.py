@@ -13,14 +13,12 @@ import contextlib
 import os
 import signal
 import sys
-import time
-import urllib.request
 from dataclasses import dataclass, field
 from importlib.util import find_spec
 from pathlib import Path
 from urllib.parse import urlparse
 
-from myspinbot.procutil import child_preexec
+from myspinbot.procutil import child_preexec, http_ok, wait_until
 from myspinbot.redis_server import RedisProcess, redis_answers
 from myspinbot.settings import Settings
 
@@ -81,17 +79,12 @@ def say(message: str) -> None:
 
 
 def wait_http(url: str, timeout: float) -> bool:
-    """Poll a URL until it answers (any status below 500 counts as up)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status < 500:
-                    return True
-        except OSError:
-            pass
-        time.sleep(0.2)
-    return False
+    """Poll a URL until it answers 200; False after `timeout` seconds."""
+    try:
+        wait_until(lambda: http_ok(url), timeout, url, interval=0.2)
+    except TimeoutError:
+        return False
+    return True
 
 
 def ensure_redis(settings: Settings) -> tuple[str, RedisProcess | None]:

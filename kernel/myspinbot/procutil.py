@@ -1,4 +1,5 @@
-"""Child-process hygiene: each child in its own session, and dead with its parent (Linux)."""
+"""Child processes: started in their own session and dead with their parent (Linux), logged,
+stopped by PID; and the small probes used to wait for them (free port, HTTP up, a condition)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,12 @@ import contextlib
 import ctypes
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 PR_SET_PDEATHSIG = 1
@@ -85,3 +90,42 @@ class LoggedProcess:
         if not self.log_path.exists():
             return ""
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def http_ok(url: str) -> bool:
+    """Whether a GET of `url` answers 200 within a second."""
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def wait_until(
+    check: Callable[[], bool], timeout: float, what: str | Callable[[], str] = "condition", interval: float = 0.05
+) -> None:
+    """Poll `check` until it is true; raise TimeoutError naming `what` (text, or made at failure).
+
+    An exception from `check` counts as "not yet" (a server still starting refuses connections);
+    the last one is named in the timeout's message.
+    """
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while True:
+        try:
+            if check():
+                return
+        except Exception as error:
+            last_error = error
+        if time.monotonic() > deadline:
+            description = what if isinstance(what, str) else what()
+            detail = f" (last error: {last_error!r})" if last_error is not None else ""
+            raise TimeoutError(f"timed out after {timeout:g}s waiting for {description}{detail}")
+        time.sleep(interval)

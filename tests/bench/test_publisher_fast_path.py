@@ -17,7 +17,7 @@ from myspinbot import EventName, JobEvent, JobState, JobType, Settings
 from myspinbot.api.publisher import BrokerUnavailable, JobPublisher
 from myspinbot.kernel import Kernel
 from myspinbot.lifecycle import new_job
-from myspinbot.redis_server import free_port
+from myspinbot.procutil import free_port
 from myspinbot.worker import create_celery
 from tests.support.processes import ServiceProcess
 

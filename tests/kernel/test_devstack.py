@@ -12,8 +12,8 @@ from pathlib import Path
 
 import httpx
 
-from myspinbot.redis_server import free_port
-from tests.support.processes import REPO_ROOT, wait_until
+from myspinbot.procutil import free_port, http_ok, wait_until
+from tests.support.processes import REPO_ROOT
 
 
 def descendants(pid: int) -> set[int]:
@@ -88,14 +88,7 @@ def test_dev_starts_everything_and_ctrl_c_leaves_nothing(tmp_path: Path) -> None
 
         wait_until(healthy, 90, interval=0.2, what="dev stack health with a worker online")
         if find_spec("myspinbot_ui") is not None:
-            wait_until(
-                lambda: (
-                    httpx.get(f"http://127.0.0.1:{ui_port}/", timeout=1).status_code == 200 if _up(ui_port) else False
-                ),
-                60,
-                interval=0.3,
-                what="the dashboard",
-            )
+            wait_until(lambda: http_ok(f"http://127.0.0.1:{ui_port}/"), 60, interval=0.3, what="the dashboard")
         started = descendants(dev.pid)
         assert len(started) >= 3  # redis, worker (+ pool), api
         dev.send_signal(signal.SIGINT)
@@ -110,11 +103,3 @@ def test_dev_starts_everything_and_ctrl_c_leaves_nothing(tmp_path: Path) -> None
         if dev.poll() is None:
             os.killpg(dev.pid, signal.SIGKILL)
         log.close()
-
-
-def _up(port: int) -> bool:
-    try:
-        httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
-    except httpx.HTTPError:
-        return False
-    return True

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from myspinbot import Settings
 from myspinbot.api.app import create_app
 from myspinbot.api.publisher import JobPublisher
-from myspinbot.redis_server import free_port
+from myspinbot.procutil import free_port
 from myspinbot.worker import create_celery
 from tests.support.jobs import png_bytes
 

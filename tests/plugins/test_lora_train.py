@@ -8,7 +8,6 @@ import json
 import math
 import struct
 import zipfile
-from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -17,47 +16,15 @@ import pytest
 from PIL import Image
 from pydantic import ValidationError
 
-from myspinbot import JobCancelled, JobContext, ParamError, Settings
+from myspinbot import JobCancelled, ParamError
 from myspinbot_lora_train import TRAIN, TrainParams, register_job_types, run_training
 from myspinbot_lora_train.dataset import UnsafeArchiveError, check_inputs, extract_zip
 from myspinbot_lora_train.handler import MAX_TICKS
 from myspinbot_lora_train.simulation import learning_rate_at, tick_steps
+from tests.support.handlers import FakeReporter, handler_context
 
 DTYPE_FORMATS = {"F32": "f", "F16": "e"}
 DTYPE_SIZES = {"F32": 4, "F16": 2, "BF16": 2}
-
-
-@dataclass
-class FakeReporter:
-    """Records what a handler reports; asks to cancel once `cancel_after` steps were reported."""
-
-    cancel_after: int | None = None
-    steps: list[tuple[int, int, str]] = field(default_factory=list)
-    artifacts: list[tuple[str, str, int]] = field(default_factory=list)
-
-    def report_progress(self, step: int, total: int, message: str) -> bool:
-        self.steps.append((step, total, message))
-        return self.cancel_requested()
-
-    def cancel_requested(self) -> bool:
-        return self.cancel_after is not None and len(self.steps) > self.cancel_after
-
-    def record_artifact(self, name: str, content_type: str, size: int) -> None:
-        self.artifacts.append((name, content_type, size))
-
-
-def make_context(tmp_path: Path, inputs: list[Path], reporter: FakeReporter, step_seconds: float = 0.0) -> JobContext:
-    workdir = tmp_path / "work"
-    workdir.mkdir(exist_ok=True)
-    return JobContext(
-        job_id="job-train-1",
-        job_type="train",
-        workdir=workdir,
-        artifacts_dir=tmp_path / "artifacts",
-        inputs=inputs,
-        settings=Settings(mock_step_seconds=step_seconds),
-        reporter=reporter,
-    )
 
 
 def write_image(path: Path) -> Path:
@@ -95,7 +62,7 @@ def decode(dtype: str, data: bytes) -> list[float]:
 
 def run(tmp_path: Path, reporter: FakeReporter | None = None, **params: Any) -> tuple[dict[str, Any], FakeReporter]:
     reporter = reporter or FakeReporter()
-    ctx = make_context(tmp_path, make_dataset(tmp_path / "uploads"), reporter)
+    ctx = handler_context(tmp_path, "train", reporter, make_dataset(tmp_path / "uploads"))
     values = {"base_model": "stabilityai/stable-diffusion-xl-base-1.0", "seed": 7, **params}
     result = run_training(ctx, TrainParams.model_validate(values))
     return dict(result), reporter
@@ -200,7 +167,7 @@ def test_few_steps_give_one_tick_each(tmp_path: Path) -> None:
 def test_each_stage_waits_one_mock_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The job sleeps MYSPINBOT_MOCK_STEP_SECONDS once per stage or tick, so its length is predictable."""
     reporter = FakeReporter()
-    ctx = make_context(tmp_path, make_dataset(tmp_path / "uploads"), reporter, step_seconds=0.25)
+    ctx = handler_context(tmp_path, "train", reporter, make_dataset(tmp_path / "uploads"), step_seconds=0.25)
     waits: list[float] = []
     monkeypatch.setattr(ctx, "sleep", waits.append)
     run_training(ctx, TrainParams(base_model="sdxl", max_train_steps=10))
@@ -251,7 +218,7 @@ def test_zip_dataset_is_extracted_and_paired(tmp_path: Path) -> None:
         },
     )
     reporter = FakeReporter()
-    result = run_training(make_context(tmp_path, [archive], reporter), TrainParams(base_model="sd15"))
+    result = run_training(handler_context(tmp_path, "train", reporter, [archive]), TrainParams(base_model="sd15"))
     assert result is not None and result["images"] == 2
     assert reporter.steps[1][2] == "caching latents (2 images)"
     dataset_dir = tmp_path / "work" / "dataset"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,7 @@ import pytest
 from PIL import Image, ImageChops, ImageStat
 from pydantic import ValidationError
 
-from myspinbot import Artifact, Job, JobCancelled, JobContext, JobState, ParamError, Settings
+from myspinbot import Artifact, Job, JobCancelled, JobState, ParamError
 from myspinbot_video_generate import (
     GENERATE,
     GenerateParams,
@@ -25,27 +25,9 @@ from myspinbot_video_generate import (
 )
 from myspinbot_video_generate.frames import fit_size, sample_indices, wrap_text
 from myspinbot_video_generate.handler import MAX_TICKS, PREVIEW_MAX_FRAMES, PREVIEW_MAX_SIDE
+from tests.support.handlers import FakeReporter, handler_context
 
 PROMPT = "a corgi surfing a giant wave at sunset"
-
-
-@dataclass
-class FakeReporter:
-    """Records what a handler reports; asks to cancel once `cancel_after` steps were reported."""
-
-    cancel_after: int | None = None
-    steps: list[tuple[int, int, str]] = field(default_factory=list)
-    artifacts: list[tuple[str, str, int]] = field(default_factory=list)
-
-    def report_progress(self, step: int, total: int, message: str) -> bool:
-        self.steps.append((step, total, message))
-        return self.cancel_requested()
-
-    def cancel_requested(self) -> bool:
-        return self.cancel_after is not None and len(self.steps) > self.cancel_after
-
-    def record_artifact(self, name: str, content_type: str, size: int) -> None:
-        self.artifacts.append((name, content_type, size))
 
 
 @pytest.fixture
@@ -54,26 +36,14 @@ def no_video(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(handler, "video_encoder_available", lambda: False)
 
 
-def make_context(tmp_path: Path, reporter: FakeReporter, inputs: list[Path] | None = None) -> JobContext:
-    workdir = tmp_path / "work"
-    workdir.mkdir(parents=True, exist_ok=True)
-    return JobContext(
-        job_id="job-gen-1",
-        job_type="generate",
-        workdir=workdir,
-        artifacts_dir=tmp_path / "artifacts",
-        inputs=inputs or [],
-        settings=Settings(mock_step_seconds=0),
-        reporter=reporter,
-    )
-
-
 def run(
     tmp_path: Path, reporter: FakeReporter | None = None, inputs: list[Path] | None = None, **params: Any
 ) -> tuple[dict[str, Any], FakeReporter]:
     reporter = reporter or FakeReporter()
     values = {"prompt": PROMPT, "seed": 42, **params}
-    result = run_generation(make_context(tmp_path, reporter, inputs), GenerateParams.model_validate(values))
+    result = run_generation(
+        handler_context(tmp_path, "generate", reporter, inputs), GenerateParams.model_validate(values)
+    )
     return dict(result), reporter
 
 

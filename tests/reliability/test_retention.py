@@ -15,9 +15,10 @@ import redis
 from myspinbot.jobtypes import JobType
 from myspinbot.kernel import Kernel
 from myspinbot.maintenance import ORPHAN_GRACE_SECONDS, STAGING_MAX_AGE_SECONDS, Maintenance
+from myspinbot.procutil import wait_until
 from myspinbot.settings import Settings
 from tests.reliability.support import FAST_FAULTS, Figures, api_client, running_stack, wait_job
-from tests.support.processes import TEST_PLUGINS, LiveStack, wait_until
+from tests.support.processes import TEST_PLUGINS, LiveStack
 
 pytestmark = pytest.mark.slow
 

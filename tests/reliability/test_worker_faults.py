@@ -15,6 +15,7 @@ import pytest
 
 from myspinbot.jobs import EventName
 from myspinbot.kernel import Kernel
+from myspinbot.procutil import wait_until
 from myspinbot.settings import Settings
 from myspinbot.worker import create_celery
 from tests.reliability.support import (
@@ -27,7 +28,7 @@ from tests.reliability.support import (
     running_stack,
     wait_job,
 )
-from tests.support.processes import TEST_PLUGINS, LiveStack, ServiceProcess, wait_until
+from tests.support.processes import TEST_PLUGINS, LiveStack, ServiceProcess
 
 pytestmark = pytest.mark.slow
 

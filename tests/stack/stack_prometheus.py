@@ -10,7 +10,9 @@ from typing import Any, cast
 
 import httpx
 import yaml
-from stack_tools import REPO_ROOT, Daemon, free_port, wait_until
+from stack_tools import REPO_ROOT, Daemon
+
+from myspinbot.procutil import free_port, wait_until
 
 PROMETHEUS_CONFIG = REPO_ROOT / "monitoring" / "prometheus.yml"
 API_JOB = "myspinbot-api"

@@ -5,16 +5,13 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import IO
 
 import pytest
+
+from myspinbot.procutil import LoggedProcess
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,49 +64,13 @@ def require_tool(name: str) -> Path:
     pytest.skip(message)
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until(check: Callable[[], bool], timeout: float, what: str | Callable[[], str], interval: float = 0.1) -> None:
-    """Poll `check` until it is true; fail the test naming `what` (text, or made at failure) after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if check():
-                return
-        except Exception:  # a server still starting refuses or resets connections
-            pass
-        if time.monotonic() > deadline:
-            description = what if isinstance(what, str) else what()
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {description}", pytrace=False)
-        time.sleep(interval)
-
-
-class Daemon:
+class Daemon(LoggedProcess):
     """A server process started by a test and stopped by its PID (SIGTERM, then SIGKILL)."""
 
     def __init__(self, argv: Sequence[str | Path], log_path: Path) -> None:
-        self.log_path = log_path
-        self._log: IO[bytes] = log_path.open("wb")
-        self.process = subprocess.Popen(
-            [str(arg) for arg in argv], stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        super().__init__([str(arg) for arg in argv], dict(os.environ), log_path)
+        self.start()
 
     def log(self) -> str:
         """Everything the process printed so far."""
         return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-    def stop(self, grace: float = 5.0) -> None:
-        """Stop the process and wait for it; idempotent."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=grace)
-        self._log.close()

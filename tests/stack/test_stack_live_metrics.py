@@ -12,8 +12,10 @@ import httpx
 import pytest
 from dashboard_queries import all_values, load_dashboard, queries, render
 from stack_prometheus import LivePrometheus
-from stack_tools import require_tool, wait_until
+from stack_tools import require_tool
 from websockets.sync.client import connect
+
+from myspinbot.procutil import wait_until
 
 if TYPE_CHECKING:
     from tests.support.processes import LiveStack

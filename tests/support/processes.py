@@ -6,11 +6,10 @@ import atexit
 import os
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
-from myspinbot.procutil import LoggedProcess
-from myspinbot.redis_server import RedisProcess, free_port
+from myspinbot.procutil import LoggedProcess, free_port, http_ok, wait_until
+from myspinbot.redis_server import RedisProcess
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEST_PLUGINS = "tests.support.jobtypes"
@@ -47,24 +46,6 @@ class ServiceProcess(LoggedProcess):
     def start(self) -> ServiceProcess:
         super().start()
         return self
-
-
-def wait_until(predicate: object, timeout: float, interval: float = 0.05, what: str = "condition") -> None:
-    """Poll `predicate()` until it is true; fail with `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return
-        time.sleep(interval)
-    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
-
-
-def http_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
 
 
 def worker_online(redis_url: str) -> bool:

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from myspinbot.redis_server import RedisNotFound, free_port
+from myspinbot.procutil import free_port, http_ok, wait_until
+from myspinbot.redis_server import RedisNotFound
 from tests.conftest import require
-from tests.support.processes import REPO_ROOT, LiveStack, ServiceProcess, http_ok, wait_until
+from tests.support.processes import REPO_ROOT, LiveStack, ServiceProcess
 
 # The token the API demands; the dashboard holds it and the browser must never see it.
 API_TOKEN = "ui-test-token-0f9b2c1d7e"

@@ -11,7 +11,7 @@ import pytest
 
 from myspinbot.cli import build_parser
 from myspinbot.client import AsyncMySpinBotClient, Job, JobState
-from myspinbot.redis_server import free_port
+from myspinbot.procutil import free_port
 from myspinbot_ui import cli
 from myspinbot_ui.artifacts import artifact_href, content_disposition
 from myspinbot_ui.config import ConfigError, UiConfig
