@@ -5,7 +5,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-DISTS := kernel plugins/redis_store plugins/metrics plugins/lora_train plugins/video_generate ui_flet
+DISTS := client kernel plugins/redis_store plugins/metrics plugins/lora_train plugins/video_generate ui_flet
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
@@ -33,7 +33,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
-	$(BIN)/mypy kernel/myspinbot plugins/redis_store/myspinbot_redis_store plugins/metrics/myspinbot_metrics \
+	$(BIN)/mypy client/myspinbot_client kernel/myspinbot plugins/redis_store/myspinbot_redis_store plugins/metrics/myspinbot_metrics \
 		plugins/lora_train/myspinbot_lora_train plugins/video_generate/myspinbot_video_generate ui_flet/myspinbot_ui bench
 
 pytest: $(STAMP)

@@ -6,9 +6,11 @@ FROM python:3.11-slim AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
+COPY client /src/client
 COPY kernel /src/kernel
 COPY plugins /src/plugins
 RUN pip install --no-cache-dir \
+        /src/client \
         /src/kernel \
         /src/plugins/redis_store \
         /src/plugins/metrics \

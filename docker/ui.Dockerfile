@@ -1,14 +1,14 @@
 # syntax=docker/dockerfile:1
 # The Flet web dashboard. It reaches the API over HTTP/WS only (MYSPINBOT_API_URL), so the image
-# carries the kernel (settings, CLI) and the dashboard, and no plugin. Build context: repo root.
+# carries the client distribution and the dashboard: no kernel, no plugin. Build context: repo root.
 
 FROM python:3.11-slim AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
-COPY kernel /src/kernel
+COPY client /src/client
 COPY ui_flet /src/ui_flet
-RUN pip install --no-cache-dir /src/kernel /src/ui_flet
+RUN pip install --no-cache-dir /src/client /src/ui_flet
 
 FROM python:3.11-slim
 # Serve the web client even without a display, from the wheel rather than a CDN.
@@ -23,4 +23,4 @@ COPY --from=build /opt/venv /opt/venv
 USER myspinbot
 WORKDIR /home/myspinbot
 EXPOSE 3001
-CMD ["myspinbot", "ui", "--host", "0.0.0.0", "--port", "3001"]
+CMD ["myspinbot-ui", "--host", "0.0.0.0", "--port", "3001"]

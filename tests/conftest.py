@@ -11,9 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from myspinbot.api.app import create_app
-from myspinbot.procutil import wait_until
-from myspinbot.redis_server import RedisNotFound, RedisProcess
-from myspinbot.settings import Settings
+from myspinbot.cli.procs import wait_until
+from myspinbot.cli.redis_server import RedisNotFound, RedisProcess
+from myspinbot.core.settings import Settings
 from tests.support.processes import TEST_PLUGINS, LiveStack, ServiceProcess, service_env, worker_online
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

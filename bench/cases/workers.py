@@ -18,11 +18,11 @@ from bench.plan import Plan
 from bench.report import Report, Row
 from bench.stack import BenchStack
 from myspinbot import EventName, JobEvent, Settings
-from myspinbot.api.publisher import JobPublisher
-from myspinbot.kernel import Kernel
-from myspinbot.lifecycle import new_job
-from myspinbot.procutil import wait_until
-from myspinbot.worker import create_celery
+from myspinbot.cli.procs import wait_until
+from myspinbot.core.kernel import Kernel
+from myspinbot.core.lifecycle import new_job
+from myspinbot.worker.app import create_celery
+from myspinbot.worker.wire import JobPublisher
 
 CASE = "4 worker"
 BATCH = 50  # redis-py's async pool refuses a 101st connection by default

@@ -7,13 +7,13 @@ A job-type plugin needs only what is exported here::
 
 __version__ = "0.1.0"
 
-from myspinbot.context import JobCancelled, JobContext
-from myspinbot.hookspecs import hookimpl
-from myspinbot.jobs import Artifact, EventName, Job, JobEvent, JobState
-from myspinbot.jobtypes import FileSpec, JobReader, JobType, ParamError
-from myspinbot.kernel import Kernel, LiveStats
-from myspinbot.settings import Settings
-from myspinbot.store import (
+from myspinbot.core.context import JobCancelled, JobContext
+from myspinbot.core.hookspecs import hookimpl
+from myspinbot.core.jobs import Artifact, EventName, Job, JobEvent, JobState
+from myspinbot.core.jobtypes import FileSpec, JobReader, JobType, ParamError
+from myspinbot.core.kernel import Kernel, LiveStats
+from myspinbot.core.settings import Settings
+from myspinbot.core.store import (
     DURATION_BUCKETS,
     EventsTrimmed,
     JobPage,

@@ -14,11 +14,11 @@ import redis
 from pydantic import BaseModel
 
 from myspinbot import EventName, JobEvent, JobState, JobType, Settings
-from myspinbot.api.publisher import BrokerUnavailable, JobPublisher
-from myspinbot.kernel import Kernel
-from myspinbot.lifecycle import new_job
-from myspinbot.procutil import free_port
-from myspinbot.worker import create_celery
+from myspinbot.cli.procs import free_port
+from myspinbot.core.kernel import Kernel
+from myspinbot.core.lifecycle import new_job
+from myspinbot.worker.app import create_celery
+from myspinbot.worker.wire import BrokerUnavailable, JobPublisher
 from tests.support.processes import ServiceProcess
 
 

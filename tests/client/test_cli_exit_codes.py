@@ -7,9 +7,9 @@ import socket
 
 import pytest
 
-from myspinbot.cli_jobs import ExitCode, exit_code_for_error, exit_code_for_state, main, register
-from myspinbot.client import ApiError, ApiUnavailable, JobState
-from myspinbot.client.params import InputError
+from myspinbot_client import ApiError, ApiUnavailable, JobState
+from myspinbot_client.cli import ExitCode, exit_code_for_error, exit_code_for_state, main, register
+from myspinbot_client.params import InputError
 
 
 def test_each_outcome_has_its_own_exit_status() -> None:

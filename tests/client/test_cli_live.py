@@ -13,8 +13,8 @@ import threading
 import time
 from pathlib import Path
 
-from myspinbot.cli_jobs import ExitCode
-from myspinbot.client import JobState, MySpinBotClient
+from myspinbot_client import JobState, MySpinBotClient
+from myspinbot_client.cli import ExitCode
 from tests.support.processes import LiveStack
 
 

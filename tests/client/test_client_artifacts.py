@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from myspinbot.client import ApiError, Artifact, AsyncMySpinBotClient, Job, JobState, MySpinBotClient
+from myspinbot_client import ApiError, Artifact, AsyncMySpinBotClient, Job, JobState, MySpinBotClient
 from tests.support.processes import LiveStack
 
 TINY_GENERATION = {"prompt": "a fox", "num_frames": 5, "width": 128, "height": 128, "num_inference_steps": 2}

@@ -8,7 +8,7 @@ from typing import Any
 
 from rich.console import Console
 
-from myspinbot.client.display import (
+from myspinbot_client.display import (
     JsonLinesView,
     LiveBarView,
     PlainLinesView,
@@ -17,7 +17,7 @@ from myspinbot.client.display import (
     outcome_text,
     progress_text,
 )
-from myspinbot.client.models import SNAPSHOT, Job, JobEvent
+from myspinbot_client.models import SNAPSHOT, Job, JobEvent
 
 JOB = "f" * 32
 

@@ -7,9 +7,9 @@ import socket
 
 import pytest
 
-from myspinbot.client import ApiError, ApiUnavailable, FieldError, MySpinBotClient
-from myspinbot.client.connection import Connection
-from myspinbot.client.errors import error_from_response
+from myspinbot_client import ApiError, ApiUnavailable, FieldError, MySpinBotClient
+from myspinbot_client.connection import Connection
+from myspinbot_client.errors import error_from_response
 
 
 def test_the_common_error_shape_decodes_with_its_field_errors() -> None:

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from myspinbot.client import ApiError, AsyncMySpinBotClient, JobEvent, JobState, MySpinBotClient
-from myspinbot.client.watch import is_after
+from myspinbot_client import ApiError, AsyncMySpinBotClient, JobEvent, JobState, MySpinBotClient
+from myspinbot_client.watch import is_after
 from tests.support.processes import LiveStack
 
 

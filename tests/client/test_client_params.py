@@ -9,10 +9,10 @@ from typing import Literal
 import pytest
 from pydantic import BaseModel, Field
 
-import myspinbot.client
-from myspinbot.client import params
-from myspinbot.client.models import JobType
-from myspinbot.client.params import InputError, assign_files, parse_params, split_assignments
+import myspinbot_client
+from myspinbot_client import params
+from myspinbot_client.models import JobType
+from myspinbot_client.params import InputError, assign_files, parse_params, split_assignments
 
 
 class Scheduler(StrEnum):
@@ -181,5 +181,5 @@ def test_files_for_a_job_type_without_uploads_are_refused(tmp_path: Path) -> Non
 
 def test_the_parsing_api_is_public_and_stable() -> None:
     """`InputError` is exported with the client; `params` names what the CLI and the dashboard's forms use."""
-    assert myspinbot.client.InputError is params.InputError
+    assert myspinbot_client.InputError is params.InputError
     assert set(params.__all__) == {"InputError", "assign_files", "parse_params", "parse_value", "split_assignments"}

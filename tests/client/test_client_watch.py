@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from myspinbot.client import ApiError
-from myspinbot.client.models import Job
-from myspinbot.client.watch import Backoff, WatchSession, is_after, is_retryable, job_ids_of
+from myspinbot_client import ApiError
+from myspinbot_client.models import Job
+from myspinbot_client.watch import Backoff, WatchSession, is_after, is_retryable, job_ids_of
 
 JOB = "a" * 32
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from myspinbot.procutil import free_port, http_ok, wait_until
+from myspinbot.cli.procs import free_port, http_ok, wait_until
 from tests.support.processes import REPO_ROOT
 
 

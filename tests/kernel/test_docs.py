@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from myspinbot.settings import Settings
+from myspinbot.core.settings import Settings
 from tests.support.processes import REPO_ROOT
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from myspinbot.client import ApiError, MySpinBotClient
+from myspinbot_client import ApiError, MySpinBotClient
 from tests.support.processes import REPO_ROOT, LiveStack
 
 

@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 
 from myspinbot import Settings
 from myspinbot.api.app import create_app
-from myspinbot.procutil import free_port
+from myspinbot.cli.procs import free_port
 from tests.kernel.test_errors import assert_error_shape
 from tests.support.processes import ServiceProcess
 

@@ -13,8 +13,8 @@ from pydantic import BaseModel
 
 from myspinbot import JobContext, JobType, Settings, hookimpl
 from myspinbot.api.app import create_app
-from myspinbot.kernel import Kernel
-from myspinbot.plugins import PluginError, make_plugin_manager
+from myspinbot.core.kernel import Kernel
+from myspinbot.core.plugins import PluginError, make_plugin_manager
 from tests.support.processes import REPO_ROOT
 
 BUILT_IN = {
@@ -139,7 +139,7 @@ def test_hook_with_no_spec_is_rejected(settings: Settings) -> None:
     """A hook implementation matching no spec (a typo) is rejected at start-up."""
     pm = make_plugin_manager(settings)
     pm.register(plugin(register_jobtypes=lambda: []), name="typo")
-    from myspinbot.plugins import check_hooks
+    from myspinbot.core.plugins import check_hooks
 
     with pytest.raises(PluginError, match=r"typo.*unknown hook"):
         check_hooks(pm)

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from myspinbot.envfile import parse_env_file
-from myspinbot.settings import SettingsError, load_settings
+from myspinbot.cli.envfile import parse_env_file
+from myspinbot.core.settings import SettingsError, load_settings
 from tests.support.processes import REPO_ROOT
 
 

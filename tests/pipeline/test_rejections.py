@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 
 from myspinbot import Settings
 from myspinbot.api.app import create_app
-from myspinbot.api.publisher import JobPublisher
-from myspinbot.procutil import free_port
-from myspinbot.worker import create_celery
+from myspinbot.cli.procs import free_port
+from myspinbot.worker.app import create_celery
+from myspinbot.worker.wire import JobPublisher
 from tests.support.jobs import png_bytes
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from myspinbot.procutil import wait_until
+from myspinbot.cli.procs import wait_until
 from tests.reliability.support import FAST_FAULTS, FINISHED, Figures, api_client, job_events, running_stack, wait_job
 from tests.support.processes import LiveStack
 

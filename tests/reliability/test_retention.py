@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 import redis
 
-from myspinbot.jobtypes import JobType
-from myspinbot.kernel import Kernel
-from myspinbot.maintenance import ORPHAN_GRACE_SECONDS, STAGING_MAX_AGE_SECONDS, Maintenance
-from myspinbot.procutil import wait_until
-from myspinbot.settings import Settings
+from myspinbot.cli.procs import wait_until
+from myspinbot.core.jobtypes import JobType
+from myspinbot.core.kernel import Kernel
+from myspinbot.core.settings import Settings
+from myspinbot.worker.maintenance import ORPHAN_GRACE_SECONDS, STAGING_MAX_AGE_SECONDS, Maintenance
 from tests.reliability.support import FAST_FAULTS, Figures, api_client, running_stack, wait_job
 from tests.support.processes import TEST_PLUGINS, LiveStack
 

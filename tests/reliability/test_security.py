@@ -17,7 +17,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from myspinbot import Settings
 from myspinbot.api.app import create_app
-from myspinbot.procutil import free_port
+from myspinbot.cli.procs import free_port
 from tests.kernel.test_errors import assert_error_shape
 from tests.reliability.support import TOKEN, Figures
 from tests.support.processes import REPO_ROOT

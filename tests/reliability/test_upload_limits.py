@@ -23,7 +23,7 @@ from PIL import Image
 from myspinbot import Settings
 from myspinbot.api.errors import ApiError
 from myspinbot.api.uploads import UploadLimits, check_zip
-from myspinbot.jobtypes import FileSpec
+from myspinbot.core.jobtypes import FileSpec
 from tests.kernel.test_errors import assert_error_shape
 from tests.pipeline.test_rejections import footprint
 from tests.reliability.support import TOKEN, Figures, api_client, running_stack

@@ -13,11 +13,11 @@ from typing import Any
 import httpx
 import pytest
 
-from myspinbot.jobs import EventName
-from myspinbot.kernel import Kernel
-from myspinbot.procutil import wait_until
-from myspinbot.settings import Settings
-from myspinbot.worker import create_celery
+from myspinbot.cli.procs import wait_until
+from myspinbot.core.jobs import EventName
+from myspinbot.core.kernel import Kernel
+from myspinbot.core.settings import Settings
+from myspinbot.worker.app import create_celery
 from tests.reliability.support import (
     FAST_FAULTS,
     Figures,

@@ -12,7 +12,7 @@ import httpx
 import yaml
 from stack_tools import REPO_ROOT, Daemon
 
-from myspinbot.procutil import free_port, wait_until
+from myspinbot.cli.procs import free_port, wait_until
 
 PROMETHEUS_CONFIG = REPO_ROOT / "monitoring" / "prometheus.yml"
 API_JOB = "myspinbot-api"

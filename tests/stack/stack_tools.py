@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from myspinbot.procutil import LoggedProcess
+from tests.support.supervisor import LoggedProcess
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,7 +11,7 @@ import yaml
 from stack_compose import COMPOSE_FILE, TEST_SECRETS, command_option, compose_env, resolved_config, run_compose
 from stack_tools import REPO_ROOT
 
-from myspinbot.envfile import parse_env_file
+from myspinbot.cli.envfile import parse_env_file
 
 ALL_SERVICES = {"traefik", "api", "worker", "ui", "redis", "prometheus", "grafana", "redisinsight"}
 APP_PORTS = {"api": "3000", "ui": "3001"}
@@ -128,7 +128,7 @@ def test_app_commands_follow_the_cli(stack: dict[str, Any]) -> None:
     assert services["api"]["command"] == ["myspinbot", "api", "--host", "0.0.0.0", "--port", "3000"]
     assert services["worker"]["command"][:2] == ["myspinbot", "worker"]
     assert command_option(services["worker"]["command"], "-Q") == "train,generate"
-    assert services["ui"]["command"] == ["myspinbot", "ui", "--host", "0.0.0.0", "--port", "3001"]
+    assert services["ui"]["command"] == ["myspinbot-ui", "--host", "0.0.0.0", "--port", "3001"]
 
 
 def test_api_and_worker_share_settings_and_data(stack: dict[str, Any]) -> None:
@@ -184,9 +184,9 @@ FOLDER_ARG = re.compile(r"(/src/\S+)")
     [
         (
             "docker/api.Dockerfile",
-            ["kernel", "plugins/redis_store", "plugins/metrics", "plugins/lora_train", "plugins/video_generate"],
+            ["client", "kernel", "plugins/redis_store", "plugins/metrics", "plugins/lora_train", "plugins/video_generate"],
         ),
-        ("docker/ui.Dockerfile", ["kernel", "ui_flet"]),
+        ("docker/ui.Dockerfile", ["client", "ui_flet"]),
     ],
 )
 def test_dockerfiles_install_the_distributions_as_non_root(dockerfile: str, distributions: list[str]) -> None:
@@ -210,6 +210,6 @@ def test_dockerignore_keeps_what_the_images_copy() -> None:
     """.dockerignore leaves in every folder a Dockerfile copies and keeps local secrets out."""
     patterns = {line.strip() for line in (REPO_ROOT / ".dockerignore").read_text().splitlines()}
     patterns.discard("")
-    for copied in ("kernel", "plugins", "ui_flet"):
+    for copied in ("client", "kernel", "plugins", "ui_flet"):
         assert copied not in patterns
     assert {".env", ".env.local", ".git", ".venv"} <= patterns

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from typing import TYPE_CHECKING, Any
 
-from myspinbot.procutil import free_port
+from myspinbot.cli.procs import free_port
 
 if TYPE_CHECKING:
     from tests.support.processes import LiveStack

@@ -15,7 +15,7 @@ from stack_prometheus import LivePrometheus
 from stack_tools import require_tool
 from websockets.sync.client import connect
 
-from myspinbot.procutil import wait_until
+from myspinbot.cli.procs import wait_until
 
 if TYPE_CHECKING:
     from tests.support.processes import LiveStack

@@ -8,8 +8,8 @@ from typing import Any
 from stack_compose import COMPOSE_FILE
 from stack_tools import REPO_ROOT
 
-from myspinbot.envfile import parse_env_file
-from myspinbot.settings import Settings
+from myspinbot.cli.envfile import parse_env_file
+from myspinbot.core.settings import Settings
 
 # `${NAME}`, `${NAME:-default}`, `${NAME:?message}` in the compose file.
 INTERPOLATED = re.compile(r"\$\{(\w+)(?::?[-?+][^}]*)?\}")

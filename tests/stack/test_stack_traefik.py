@@ -14,7 +14,7 @@ from stack_compose import command_option, resolved_config
 from stack_tools import Daemon, require_tool
 from traefik_labels import dynamic_config, routers, traefik_labels
 
-from myspinbot.procutil import free_port, wait_until
+from myspinbot.cli.procs import free_port, wait_until
 
 # Where each routed service listens inside its container (own CLI flag, or the image's port).
 SERVICE_PORTS = {"api": "3000", "ui": "3001", "grafana": "3000", "redisinsight": "5540"}

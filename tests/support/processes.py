@@ -8,8 +8,9 @@ import sys
 import time
 from pathlib import Path
 
-from myspinbot.procutil import LoggedProcess, free_port, http_ok, wait_until
-from myspinbot.redis_server import RedisProcess
+from myspinbot.cli.procs import free_port, http_ok, wait_until
+from myspinbot.cli.redis_server import RedisProcess
+from tests.support.supervisor import LoggedProcess
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEST_PLUGINS = "tests.support.jobtypes"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from myspinbot.procutil import free_port, http_ok, wait_until
-from myspinbot.redis_server import RedisNotFound
+from myspinbot.cli.procs import free_port, http_ok, wait_until
+from myspinbot.cli.redis_server import RedisNotFound
 from tests.conftest import require
 from tests.support.processes import REPO_ROOT, LiveStack, ServiceProcess
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from myspinbot.client import Job, JobState, MySpinBotClient
+from myspinbot_client import Job, JobState, MySpinBotClient
 from tests.conftest import require
 from tests.support.processes import LiveStack
 from tests.ui.browser import LAPTOP, PHONE, DashboardPage, chromium, chromium_available, poll

@@ -8,7 +8,7 @@ from typing import Literal
 import pytest
 from pydantic import BaseModel, Field
 
-from myspinbot.client import ApiError, FieldError, FileField, JobType
+from myspinbot_client import ApiError, FieldError, FileField, JobType
 from myspinbot_ui.forms import (
     FORM_ERROR,
     FieldKind,

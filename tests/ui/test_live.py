@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from myspinbot.client import AsyncMySpinBotClient, JobState
+from myspinbot_client import AsyncMySpinBotClient, JobState
 from myspinbot_ui.live import LiveFeed
 from myspinbot_ui.state import JobBoard, JobFilter
 from myspinbot_ui.status import BackendStatus, LiveState, Reach

@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from myspinbot.cli import build_parser
-from myspinbot.client import AsyncMySpinBotClient, Job, JobState
-from myspinbot.procutil import free_port
+from myspinbot.cli.main import build_parser
+from myspinbot.cli.procs import free_port
+from myspinbot_client import AsyncMySpinBotClient, Job, JobState
 from myspinbot_ui import cli
 from myspinbot_ui.artifacts import artifact_href, content_disposition
 from myspinbot_ui.config import ConfigError, UiConfig

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from myspinbot.client import Job, JobEvent, JobPage, JobState
+from myspinbot_client import Job, JobEvent, JobPage, JobState
 from myspinbot_ui.state import JobBoard, JobFilter, is_newer
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)

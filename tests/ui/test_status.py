@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from myspinbot.client import ApiError, ApiUnavailable, Health
+from myspinbot_client import ApiError, ApiUnavailable, Health
 from myspinbot_ui.status import BackendStatus, LiveState, Reach
 
 OK = Health.from_json(

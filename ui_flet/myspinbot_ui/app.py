@@ -17,7 +17,7 @@ from typing import Any
 
 import flet as ft
 
-from myspinbot.client import ApiError, ApiUnavailable, Artifact, AsyncMySpinBotClient, Job, JobType
+from myspinbot_client import ApiError, ApiUnavailable, Artifact, AsyncMySpinBotClient, Job, JobType
 from myspinbot_ui.config import UiConfig
 from myspinbot_ui.forms import FORM_ERROR, api_errors, collect
 from myspinbot_ui.live import LiveFeed

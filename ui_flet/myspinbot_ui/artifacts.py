@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from myspinbot.client import ApiError, ApiUnavailable, AsyncMySpinBotClient
+from myspinbot_client import ApiError, ApiUnavailable, AsyncMySpinBotClient
 
 ROUTE = "/artifacts/{job_id}/{name}"
 JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")

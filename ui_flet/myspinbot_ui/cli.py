@@ -35,3 +35,12 @@ def run(args: argparse.Namespace) -> int:
     print(f"myspinbot ui: dashboard on http://{config.host}:{config.port} (API {config.api_url})", file=sys.stderr)
     serve(config, log_level=args.log_level)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`myspinbot-ui`: the dashboard's own command, for an install without the kernel."""
+    parser = argparse.ArgumentParser(prog="myspinbot-ui")
+    commands = parser.add_subparsers(dest="command")
+    register(commands)
+    args = parser.parse_args(["ui", *(sys.argv[1:] if argv is None else argv)])
+    return run(args)

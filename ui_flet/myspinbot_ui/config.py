@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from myspinbot.client.connection import Connection
+from myspinbot_client.connection import Connection
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 3001

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from myspinbot.client import ApiError, FileField, InputError, JobType
-from myspinbot.client.display import format_size
-from myspinbot.client.params import parse_value
+from myspinbot_client import ApiError, FileField, InputError, JobType
+from myspinbot_client.display import format_size
+from myspinbot_client.params import parse_value
 
 Schema = Mapping[str, Any]
 # Text longer than this is typed in a multi-line box (a prompt, a caption).

@@ -17,7 +17,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from myspinbot.client import ApiError, ApiUnavailable, AsyncMySpinBotClient
+from myspinbot_client import ApiError, ApiUnavailable, AsyncMySpinBotClient
 from myspinbot_ui.state import JobBoard, JobFilter
 from myspinbot_ui.status import BackendStatus, Reach
 

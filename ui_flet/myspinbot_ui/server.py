@@ -9,7 +9,7 @@ import uvicorn
 from fastapi import FastAPI
 from starlette.responses import JSONResponse
 
-from myspinbot.client import AsyncMySpinBotClient
+from myspinbot_client import AsyncMySpinBotClient
 from myspinbot_ui.app import make_main
 from myspinbot_ui.artifacts import ROUTE, artifact_endpoint
 from myspinbot_ui.config import UiConfig

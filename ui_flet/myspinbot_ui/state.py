@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from myspinbot.client import Job, JobEvent, JobPage, JobState
-from myspinbot.client.watch import is_after
+from myspinbot_client import Job, JobEvent, JobPage, JobState
+from myspinbot_client.watch import is_after
 
 ACTIVE_STATES = (JobState.QUEUED, JobState.RUNNING)
 

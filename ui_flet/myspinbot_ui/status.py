@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from myspinbot.client import ApiError, ApiUnavailable, Health
+from myspinbot_client import ApiError, ApiUnavailable, Health
 
 
 class Reach(StrEnum):

@@ -21,16 +21,16 @@ from myspinbot.api.deps import require_token
 from myspinbot.api.errors import install_error_handlers
 from myspinbot.api.gateway import EventGateway
 from myspinbot.api.job_routes import build_job_router
-from myspinbot.api.publisher import JobPublisher
 from myspinbot.api.security import install_security
 from myspinbot.api.submission import Submitter
 from myspinbot.api.system_routes import catalog_router, health_router
 from myspinbot.api.ws_routes import ws_router
-from myspinbot.kernel import Kernel
-from myspinbot.maintenance import Maintenance
-from myspinbot.plugins import PluginError, call_each
-from myspinbot.settings import Settings
-from myspinbot.worker import create_celery
+from myspinbot.core.kernel import Kernel
+from myspinbot.core.plugins import PluginError, call_each
+from myspinbot.core.settings import Settings
+from myspinbot.worker.app import create_celery
+from myspinbot.worker.maintenance import Maintenance
+from myspinbot.worker.wire import JobPublisher
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from myspinbot.api.app import create_app
-from myspinbot.settings import load_settings
+from myspinbot.core.settings import load_settings
 
 
 def app_from_env() -> FastAPI:

@@ -9,8 +9,8 @@ from fastapi import Depends, Request
 from starlette.requests import HTTPConnection
 
 from myspinbot.api.errors import ApiError
-from myspinbot.kernel import Kernel
-from myspinbot.store import JobStore
+from myspinbot.core.kernel import Kernel
+from myspinbot.core.store import JobStore
 
 
 async def get_kernel(connection: HTTPConnection) -> Kernel:

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from myspinbot.store import StoreUnavailable
+from myspinbot.core.store import StoreUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ import gc
 import logging
 from collections.abc import Awaitable, Callable
 
-from myspinbot.jobs import JobEvent
-from myspinbot.kernel import LiveStats
-from myspinbot.store import JobStore, StoreUnavailable, stream_key
+from myspinbot.core.jobs import JobEvent
+from myspinbot.core.kernel import LiveStats
+from myspinbot.core.store import JobStore, StoreUnavailable, stream_key
 
 log = logging.getLogger(__name__)
 

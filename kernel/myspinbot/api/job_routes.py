@@ -11,12 +11,12 @@ from pydantic import BaseModel
 from myspinbot.api.deps import KernelDep, StoreDep
 from myspinbot.api.errors import ApiError, error_responses
 from myspinbot.api.submission import Submitter, job_type_or_404
-from myspinbot.jobfiles import JOB_ID, JobFolders
-from myspinbot.jobs import Artifact, EventName, Job, JobState
-from myspinbot.jobtypes import JobType
-from myspinbot.kernel import Kernel
-from myspinbot.lifecycle import finish
-from myspinbot.store import JobStore, VersionConflict
+from myspinbot.core.jobfiles import JOB_ID, JobFolders
+from myspinbot.core.jobs import Artifact, EventName, Job, JobState
+from myspinbot.core.jobtypes import JobType
+from myspinbot.core.kernel import Kernel
+from myspinbot.core.lifecycle import finish
+from myspinbot.core.store import JobStore, VersionConflict
 
 JobId = Annotated[str, Path(description="A job id (32 hex characters)")]
 ERRORS = error_responses(401, 404, 422, 503)

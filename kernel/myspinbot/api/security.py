@@ -7,7 +7,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from myspinbot.settings import Settings
+from myspinbot.core.settings import Settings
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),

@@ -13,14 +13,14 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
-from myspinbot import lifecycle
 from myspinbot.api.errors import ApiError, field_errors, invalid_params
-from myspinbot.api.publisher import BrokerUnavailable, JobPublisher
 from myspinbot.api.uploads import UploadLimits, discard_folder, group_uploads, store_uploads
-from myspinbot.jobfiles import JobFolders
-from myspinbot.jobs import EventName, Job, JobEvent
-from myspinbot.jobtypes import JobType, ParamError
-from myspinbot.kernel import Kernel
+from myspinbot.core import lifecycle
+from myspinbot.core.jobfiles import JobFolders
+from myspinbot.core.jobs import EventName, Job, JobEvent
+from myspinbot.core.jobtypes import JobType, ParamError
+from myspinbot.core.kernel import Kernel
+from myspinbot.worker.wire import BrokerUnavailable, JobPublisher
 
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:-]{1,200}$")
 

@@ -12,8 +12,8 @@ from pydantic import BaseModel
 
 from myspinbot.api.deps import KernelDep
 from myspinbot.api.errors import error_responses
-from myspinbot.jobtypes import JobType
-from myspinbot.store import StoreUnavailable
+from myspinbot.core.jobtypes import JobType
+from myspinbot.core.store import StoreUnavailable
 
 HEALTH_TIMEOUT_SECONDS = 2.0
 

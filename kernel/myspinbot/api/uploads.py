@@ -16,8 +16,8 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from starlette.datastructures import UploadFile
 
 from myspinbot.api.errors import ApiError
-from myspinbot.context import safe_artifact_name
-from myspinbot.jobtypes import FileSpec, JobType
+from myspinbot.core.context import safe_artifact_name
+from myspinbot.core.jobtypes import FileSpec, JobType
 
 COPY_CHUNK = 1024 * 1024
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp")

@@ -13,10 +13,10 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from myspinbot.api.deps import bearer_token, token_matches
 from myspinbot.api.errors import error_body
 from myspinbot.api.gateway import EventGateway, GatewayClient, event_frame
-from myspinbot.jobfiles import JOB_ID
-from myspinbot.jobs import utc_now
-from myspinbot.kernel import Kernel
-from myspinbot.store import EventsTrimmed, JobStore, StoreUnavailable, stream_key
+from myspinbot.core.jobfiles import JOB_ID
+from myspinbot.core.jobs import utc_now
+from myspinbot.core.kernel import Kernel
+from myspinbot.core.store import EventsTrimmed, JobStore, StoreUnavailable, stream_key
 
 EVENT_ID = re.compile(r"^\d{1,20}(-\d{1,20})?$")
 REPLAY_PAGE = 500

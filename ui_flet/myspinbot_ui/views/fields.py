@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import flet as ft
 
-from myspinbot.client import FileField
-from myspinbot.client.display import format_size
+from myspinbot_client import FileField
+from myspinbot_client.display import format_size
 from myspinbot_ui.forms import FieldKind, FieldSpec, PickedFile, accepted_text, check_files, choice_key
 from myspinbot_ui.uploads import UPLOAD_URL_SECONDS, UploadBatch
 

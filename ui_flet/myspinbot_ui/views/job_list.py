@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import flet as ft
 
-from myspinbot.client import JobState
+from myspinbot_client import JobState
 from myspinbot_ui.state import JobBoard, JobFilter
 from myspinbot_ui.views.job_row import JobRow, RowActions
 from myspinbot_ui.views.theme import STATE_LABELS, card, muted, section_title

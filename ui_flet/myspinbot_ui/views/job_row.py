@@ -8,8 +8,8 @@ from datetime import datetime
 
 import flet as ft
 
-from myspinbot.client import Artifact, Job, JobState
-from myspinbot.client.display import format_eta, format_size
+from myspinbot_client import Artifact, Job, JobState
+from myspinbot_client.display import format_eta, format_size
 from myspinbot_ui.artifacts import artifact_href
 from myspinbot_ui.views.theme import RADIUS, STATE_COLORS, STATE_LABELS, pill
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import flet as ft
 
-from myspinbot.client import Artifact, Job
+from myspinbot_client import Artifact, Job
 from myspinbot_ui.artifacts import artifact_href
 from myspinbot_ui.views.job_row import short_id, summary
 

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import flet as ft
 
-from myspinbot.client import JobType
+from myspinbot_client import JobType
 from myspinbot_ui.forms import form_of
 from myspinbot_ui.views.form import JobForm
 from myspinbot_ui.views.theme import card, muted, section_title

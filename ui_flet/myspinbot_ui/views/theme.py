@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import flet as ft
 
-from myspinbot.client import JobState
+from myspinbot_client import JobState
 
 SEED = ft.Colors.INDIGO
 GAP = 12

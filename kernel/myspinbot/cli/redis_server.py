@@ -13,7 +13,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from myspinbot.procutil import child_preexec, free_port
+from myspinbot.cli.procs import child_preexec, free_port
 
 
 class RedisNotFound(RuntimeError):

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pydantic import BaseModel
 
 if TYPE_CHECKING:
-    from myspinbot.context import JobContext
-    from myspinbot.jobs import Job
+    from myspinbot.core.context import JobContext
+    from myspinbot.core.jobs import Job
 
 JOB_TYPE_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 

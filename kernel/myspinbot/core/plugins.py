@@ -9,8 +9,8 @@ from typing import Any
 
 import pluggy
 
-from myspinbot import hookspecs
-from myspinbot.settings import Settings
+from myspinbot.core import hookspecs
+from myspinbot.core.settings import Settings
 
 ENTRY_POINT_GROUP = "myspinbot"
 

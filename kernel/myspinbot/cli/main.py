@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from myspinbot.envfile import load_env_file
-from myspinbot.plugins import PluginError
-from myspinbot.settings import Settings, SettingsError, load_settings
+from myspinbot.cli.envfile import load_env_file
+from myspinbot.core.plugins import PluginError
+from myspinbot.core.settings import Settings, SettingsError, load_settings
 
 COMMAND_ENTRY_POINTS = "myspinbot.commands"
 
@@ -55,7 +55,7 @@ def cmd_api(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """Run a Celery worker for all job-type queues, or the ones given with -Q."""
-    from myspinbot.worker import create_celery
+    from myspinbot.worker.app import create_celery
 
     settings = settings_or_exit()
     try:
@@ -63,7 +63,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     except PluginError as error:
         print(f"myspinbot: {error}", file=sys.stderr)
         return 2
-    from myspinbot.worker import kernel_of
+    from myspinbot.worker.app import kernel_of
 
     known = kernel_of(celery).queues()
     queues = [q.strip() for q in args.queues.split(",") if q.strip()] if args.queues else known
@@ -93,7 +93,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def cmd_plugins(args: argparse.Namespace) -> int:
     """List loaded plugins, their distributions, versions and hooks."""
-    from myspinbot.kernel import Kernel
+    from myspinbot.core.kernel import Kernel
 
     settings = settings_or_exit()
     try:
@@ -118,7 +118,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
 def cmd_dev(args: argparse.Namespace) -> int:
     """Start Redis, a worker, the API and the dashboard; Ctrl-C stops them in reverse order."""
-    from myspinbot.devstack import run_dev_stack
+    from myspinbot.cli.devstack import run_dev_stack
 
     return run_dev_stack(settings_or_exit(), api_port=args.api_port, ui_port=args.ui_port, with_ui=not args.no_ui)
 
@@ -165,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
 def add_command_plugins(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Commands from other distributions (the dashboard's `ui`) and the job commands."""
     try:
-        from myspinbot import cli_jobs
+        from myspinbot_client import cli as cli_jobs
 
         cli_jobs.register(commands)
     except ImportError:

@@ -12,10 +12,10 @@ from typing import Any
 import pluggy
 from celery import Celery, signals
 
-from myspinbot.jobtypes import JobType
-from myspinbot.kernel import Kernel
-from myspinbot.runner import execute_job
-from myspinbot.settings import Settings
+from myspinbot.core.jobtypes import JobType
+from myspinbot.core.kernel import Kernel
+from myspinbot.core.settings import Settings
+from myspinbot.worker.runner import execute_job
 
 log = logging.getLogger(__name__)
 

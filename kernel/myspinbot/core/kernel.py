@@ -8,19 +8,19 @@ from typing import TYPE_CHECKING
 
 import pluggy
 
-from myspinbot.jobtypes import JobType
-from myspinbot.plugins import (
+from myspinbot.core.jobtypes import JobType
+from myspinbot.core.plugins import (
     PluginError,
     PluginInfo,
     call_each,
     list_plugins,
     make_plugin_manager,
 )
-from myspinbot.settings import Settings
+from myspinbot.core.settings import Settings
 
 if TYPE_CHECKING:
-    from myspinbot.jobs import JobEvent
-    from myspinbot.store import JobStore
+    from myspinbot.core.jobs import JobEvent
+    from myspinbot.core.store import JobStore
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """The job store contract: records, cancel flags, the event stream and job statistics.
 
 The store is the one source of truth for job state. The kernel decides *what* changes
-(`myspinbot.lifecycle`); the store makes each change durable and atomic: the record, its
+(`myspinbot.core.lifecycle`); the store makes each change durable and atomic: the record, its
 indexes, its statistics and its event are written together or not at all.
 """
 
@@ -12,7 +12,7 @@ import builtins
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from myspinbot.jobs import EventName, Job, JobEvent, JobState, parse_time
+from myspinbot.core.jobs import EventName, Job, JobEvent, JobState, parse_time
 
 # Upper bounds (seconds) of the job duration histogram's buckets; +Inf is implied.
 DURATION_BUCKETS: tuple[float, ...] = (

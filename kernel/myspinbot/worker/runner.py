@@ -16,13 +16,13 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
-from myspinbot import lifecycle
-from myspinbot.context import JobCancelled, JobContext
-from myspinbot.jobfiles import JobFolders
-from myspinbot.jobs import FINISH_EVENTS, EventName, Job, JobState
-from myspinbot.jobtypes import JobType
-from myspinbot.kernel import Kernel
-from myspinbot.store import JobStore, StoreUnavailable, VersionConflict
+from myspinbot.core import lifecycle
+from myspinbot.core.context import JobCancelled, JobContext
+from myspinbot.core.jobfiles import JobFolders
+from myspinbot.core.jobs import FINISH_EVENTS, EventName, Job, JobState
+from myspinbot.core.jobtypes import JobType
+from myspinbot.core.kernel import Kernel
+from myspinbot.core.store import JobStore, StoreUnavailable, VersionConflict
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -14,8 +14,8 @@ from urllib.parse import quote
 
 import httpx
 
-from myspinbot.client.errors import ApiError, ApiUnavailable, error_from_response
-from myspinbot.client.models import (
+from myspinbot_client.errors import ApiError, ApiUnavailable, error_from_response
+from myspinbot_client.models import (
     Artifact,
     ArtifactStream,
     Chunks,

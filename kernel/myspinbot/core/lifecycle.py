@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from myspinbot.jobs import (
+from myspinbot.core.jobs import (
     FINISHED_STATES,
     Artifact,
     Job,

@@ -13,13 +13,13 @@ import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from myspinbot.jobfiles import JOB_ID
-from myspinbot.jobs import EventName, JobState
-from myspinbot.jobtypes import JobType
-from myspinbot.kernel import Kernel
-from myspinbot.lifecycle import finish
-from myspinbot.runner import split_delivery
-from myspinbot.store import StoreUnavailable, VersionConflict
+from myspinbot.core.jobfiles import JOB_ID
+from myspinbot.core.jobs import EventName, JobState
+from myspinbot.core.jobtypes import JobType
+from myspinbot.core.kernel import Kernel
+from myspinbot.core.lifecycle import finish
+from myspinbot.core.store import StoreUnavailable, VersionConflict
+from myspinbot.worker.runner import split_delivery
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """A typed client of the MySpinBot API, sync and async, over HTTP and /ws.
 
-    from myspinbot.client import MySpinBotClient
+    from myspinbot_client import MySpinBotClient
 
     with MySpinBotClient() as api:                # MYSPINBOT_API_URL, MYSPINBOT_API_TOKEN
         job = api.submit("generate", {"prompt": "a red fox", "num_frames": 17})
@@ -9,14 +9,14 @@
         api.download(job.id, "out/")
 
 It depends on the wire contract only (no kernel internals), so scripts and the dashboard can
-use it against any API they reach. `myspinbot.client.params` types `key=value` text by a job
+use it against any API they reach. `myspinbot_client.params` types `key=value` text by a job
 type's schema (`parse_params`, `parse_value`), raising `InputError`, as the CLI and the
 dashboard's forms do.
 """
 
-from myspinbot.client.aio import AsyncMySpinBotClient
-from myspinbot.client.errors import ApiError, ApiUnavailable, FieldError
-from myspinbot.client.models import (
+from myspinbot_client.aio import AsyncMySpinBotClient
+from myspinbot_client.errors import ApiError, ApiUnavailable, FieldError
+from myspinbot_client.models import (
     SNAPSHOT,
     Artifact,
     ArtifactStream,
@@ -29,9 +29,9 @@ from myspinbot.client.models import (
     JobType,
     Plugin,
 )
-from myspinbot.client.params import InputError
-from myspinbot.client.sync import MySpinBotClient
-from myspinbot.client.watch import WatchTimeoutError
+from myspinbot_client.params import InputError
+from myspinbot_client.sync import MySpinBotClient
+from myspinbot_client.watch import WatchTimeoutError
 
 __all__ = [
     "SNAPSHOT",

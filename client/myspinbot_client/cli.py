@@ -1,6 +1,6 @@
-"""`myspinbot submit|watch|jobs|cancel|download`: the job commands, on `myspinbot.client`.
+"""`myspinbot submit|watch|jobs|cancel|download`: the job commands, on `myspinbot_client`.
 
-`myspinbot.cli` adds them with `register(subparsers)`; `python -m myspinbot.cli_jobs` runs
+`myspinbot.cli` adds them with `register(subparsers)`; `python -m myspinbot_client.cli` runs
 them alone. Exit statuses are `ExitCode` (documented in docs/cli.md).
 """
 
@@ -17,10 +17,10 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
-from myspinbot.client import ApiError, ApiUnavailable, Job, JobState, JobType, MySpinBotClient
-from myspinbot.client.connection import API_TOKEN_ENV, API_URL_ENV
-from myspinbot.client.display import choose_view, format_size, outcome_text
-from myspinbot.client.params import InputError, assign_files, parse_params, split_assignments
+from myspinbot_client import ApiError, ApiUnavailable, Job, JobState, JobType, MySpinBotClient
+from myspinbot_client.connection import API_TOKEN_ENV, API_URL_ENV
+from myspinbot_client.display import choose_view, format_size, outcome_text
+from myspinbot_client.params import InputError, assign_files, parse_params, split_assignments
 
 RECONNECT_FOR = 300.0  # seconds a watch keeps retrying a lost API before giving up
 INPUT_STATUSES = frozenset({400, 413, 415, 422})
@@ -117,7 +117,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the job commands alone (`python -m myspinbot.cli_jobs`); `myspinbot` includes them too."""
+    """Run the job commands alone (`python -m myspinbot_client.cli`); `myspinbot` includes them too."""
     parser = argparse.ArgumentParser(prog="myspinbot", description="MySpinBot job commands")
     register(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
     args = parser.parse_args(argv)

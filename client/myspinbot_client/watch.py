@@ -17,8 +17,8 @@ from typing import Any
 
 from websockets.exceptions import InvalidStatus
 
-from myspinbot.client.errors import ApiError, ApiUnavailable, error_from_body, error_from_response
-from myspinbot.client.models import SNAPSHOT, Job, JobEvent, JobState
+from myspinbot_client.errors import ApiError, ApiUnavailable, error_from_body, error_from_response
+from myspinbot_client.models import SNAPSHOT, Job, JobEvent, JobState
 
 EVENTS_TRIMMED = "events_trimmed"
 START_OF_STREAM = "0-0"

@@ -18,9 +18,9 @@ from importlib.util import find_spec
 from pathlib import Path
 from urllib.parse import urlparse
 
-from myspinbot.procutil import child_preexec, http_ok, wait_until
-from myspinbot.redis_server import RedisProcess, redis_answers
-from myspinbot.settings import Settings
+from myspinbot.cli.procs import child_preexec, http_ok, wait_until
+from myspinbot.cli.redis_server import RedisProcess, redis_answers
+from myspinbot.core.settings import Settings
 
 COLORS = ["\033[36m", "\033[35m", "\033[33m", "\033[32m"]
 RESET = "\033[0m"

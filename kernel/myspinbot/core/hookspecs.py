@@ -16,11 +16,11 @@ if TYPE_CHECKING:
     from fastapi import APIRouter, FastAPI
     from prometheus_client import CollectorRegistry
 
-    from myspinbot.jobs import JobEvent
-    from myspinbot.jobtypes import JobType
-    from myspinbot.kernel import Kernel
-    from myspinbot.settings import Settings
-    from myspinbot.store import JobStore
+    from myspinbot.core.jobs import JobEvent
+    from myspinbot.core.jobtypes import JobType
+    from myspinbot.core.kernel import Kernel
+    from myspinbot.core.settings import Settings
+    from myspinbot.core.store import JobStore
 
 PROJECT_NAME = "myspinbot"
 
@@ -55,7 +55,7 @@ def register_routes(settings: Settings, kernel: Kernel) -> list[APIRouter] | Non
 def job_store(settings: Settings) -> JobStore | None:
     """Provide the job store (records, cancel flags, events, statistics).
 
-    Return an object implementing `myspinbot.store.JobStore`, or None to let another plugin
+    Return an object implementing `myspinbot.core.store.JobStore`, or None to let another plugin
     provide it. Stops at the first non-None result. Called once per process.
     """
 

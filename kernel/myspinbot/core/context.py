@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from myspinbot.settings import Settings
+    from myspinbot.core.settings import Settings
 
 
 class JobCancelled(Exception):

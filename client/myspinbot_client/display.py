@@ -9,7 +9,7 @@ from typing import Protocol, TextIO
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn
 
-from myspinbot.client.models import Job, JobEvent, JobState
+from myspinbot_client.models import Job, JobEvent, JobState
 
 
 def format_eta(seconds: float | None) -> str:

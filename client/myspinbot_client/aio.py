@@ -14,11 +14,11 @@ import httpx
 from websockets.asyncio.client import connect
 from websockets.exceptions import WebSocketException
 
-from myspinbot.client import calls
-from myspinbot.client.calls import Call, Files, PathLike
-from myspinbot.client.connection import Connection
-from myspinbot.client.errors import ApiError, error_from_response
-from myspinbot.client.models import (
+from myspinbot_client import calls
+from myspinbot_client.calls import Call, Files, PathLike
+from myspinbot_client.connection import Connection
+from myspinbot_client.errors import ApiError, error_from_response
+from myspinbot_client.models import (
     Artifact,
     ArtifactStream,
     Health,
@@ -29,7 +29,7 @@ from myspinbot.client.models import (
     JobType,
     Plugin,
 )
-from myspinbot.client.watch import (
+from myspinbot_client.watch import (
     START_OF_STREAM,
     Backoff,
     WatchSession,

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from myspinbot.client.models import FileField, JobType
+from myspinbot_client.models import FileField, JobType
 
 __all__ = ["InputError", "assign_files", "parse_params", "parse_value", "split_assignments"]
 

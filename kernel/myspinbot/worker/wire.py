@@ -13,7 +13,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from celery import Celery
 
-from myspinbot.jobtypes import JobType
+from myspinbot.core.jobtypes import JobType
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,7 @@
+"""`python -m myspinbot.cli`: the same as the `myspinbot` command."""
+
+import sys
+
+from myspinbot.cli.main import main
+
+sys.exit(main())
