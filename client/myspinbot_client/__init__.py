@@ -31,6 +31,7 @@ from myspinbot_client.models import (
 )
 from myspinbot_client.params import InputError
 from myspinbot_client.sync import MySpinBotClient
+from myspinbot_client.telemetry import LogLine, Logs, Metrics, MetricSeries, TelemetryEvent
 from myspinbot_client.watch import WatchTimeoutError
 
 __all__ = [
@@ -49,7 +50,12 @@ __all__ = [
     "JobPage",
     "JobState",
     "JobType",
+    "LogLine",
+    "Logs",
+    "MetricSeries",
+    "Metrics",
     "MySpinBotClient",
     "Plugin",
+    "TelemetryEvent",
     "WatchTimeoutError",
 ]

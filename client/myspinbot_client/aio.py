@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack, ExitStack, asynccontextmanager
 from pathlib import Path
 from types import TracebackType
@@ -29,6 +29,7 @@ from myspinbot_client.models import (
     JobType,
     Plugin,
 )
+from myspinbot_client.telemetry import Logs, Metrics, TelemetryEvent, telemetry_of
 from myspinbot_client.watch import (
     START_OF_STREAM,
     Backoff,
@@ -42,6 +43,7 @@ from myspinbot_client.watch import (
 T = TypeVar("T")
 AsyncReconnectHook = Callable[[ApiError, float], Awaitable[None] | None]
 AsyncConnectHook = Callable[[str], Awaitable[None] | None]
+AsyncTelemetryHook = Callable[[TelemetryEvent], Awaitable[None] | None]
 
 
 class AsyncMySpinBotClient:
@@ -132,6 +134,36 @@ class AsyncMySpinBotClient:
         """Cancel a job: a queued one at once, a running one at its next step; 409 once finished."""
         return await self._send(calls.cancel(job_id))
 
+    async def metrics(
+        self,
+        job_id: str,
+        names: Sequence[str] | None = None,
+        since_step: int | None = None,
+        max_points: int | None = None,
+    ) -> Metrics:
+        """A job's metric series (those named, after `since_step`, each downsampled to `max_points`)."""
+        return await self._send(calls.metrics(job_id, names, since_step, max_points))
+
+    async def logs(self, job_id: str, tail: int | None = None, since: int | None = None) -> Logs:
+        """A job's latest log lines (`tail` of them), or those after seq `since`."""
+        return await self._send(calls.logs(job_id, tail, since))
+
+    async def preview(self, job_id: str, version: int | None = None) -> tuple[bytes, str, int] | None:
+        """A job's latest preview as (image bytes, content type, version); None if it sent none,
+        or if its version is still `version`."""
+        headers = {"If-None-Match": f'"{version}"'} if version is not None else None
+        path = calls.preview_path(job_id)
+        try:
+            response = await self._http.get(path, headers=headers)
+        except httpx.TransportError as error:
+            raise calls.unavailable(self.connection.url(path), error) from error
+        if response.status_code in (304, 404):
+            return None
+        if not response.is_success:
+            raise error_from_response(response.status_code, response.content, response.reason_phrase)
+        current = response.headers.get("x-preview-version", "0")
+        return response.content, response.headers.get("content-type", ""), int(current) if current.isdigit() else 0
+
     async def artifacts(self, job_id: str) -> builtins.list[Artifact]:
         """The files a job produced."""
         return await self._send(calls.artifacts(job_id))
@@ -206,6 +238,7 @@ class AsyncMySpinBotClient:
         reconnect_for: float | None = 60.0,
         on_reconnect: AsyncReconnectHook | None = None,
         on_connect: AsyncConnectHook | None = None,
+        on_telemetry: AsyncTelemetryHook | None = None,
     ) -> AsyncIterator[JobEvent]:
         """Yield job events from /ws; see `MySpinBotClient.watch` (`on_reconnect` and `on_connect` may be async).
 
@@ -213,6 +246,7 @@ class AsyncMySpinBotClient:
         loads is on hand before they are yielded.
 
         There is no `timeout`: bound a watch with `asyncio.timeout` as any other await.
+        `on_telemetry(event)` gets each live telemetry frame of the watched jobs (given by id).
         """
         session = WatchSession(job_ids_of(jobs), last_event_id, stop_when_finished)
         backoff = Backoff(give_up_after=reconnect_for)
@@ -224,6 +258,11 @@ class AsyncMySpinBotClient:
                     session.connected()
                     while not session.done:
                         frame = decode_frame(await ws.recv())
+                        if on_telemetry is not None and (telemetry := telemetry_of(frame)) is not None:
+                            in_hook = True
+                            await _maybe_await(on_telemetry(telemetry))
+                            in_hook = False
+                            continue
                         for event in session.receive(frame):
                             yield event
                         for job_id in session.take_stale():

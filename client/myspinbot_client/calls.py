@@ -26,6 +26,7 @@ from myspinbot_client.models import (
     JobType,
     Plugin,
 )
+from myspinbot_client.telemetry import Logs, Metrics
 
 T = TypeVar("T")
 PathLike = str | os.PathLike[str]
@@ -107,6 +108,29 @@ def cancel(job_id: str) -> Call[Job]:
 def artifacts(job_id: str) -> Call[list[Artifact]]:
     """`GET /api/jobs/{id}/artifacts`."""
     return Call("GET", f"/api/jobs/{_segment(job_id)}/artifacts", _list_of(Artifact.from_json))
+
+
+def metrics(job_id: str, names: Sequence[str] | None, since_step: int | None, max_points: int | None) -> Call[Metrics]:
+    """`GET /api/jobs/{id}/metrics`: every series, or those named, optionally downsampled."""
+    query = {
+        "names": ",".join(names) if names else None,
+        "since_step": str(since_step) if since_step is not None else None,
+        "max_points": str(max_points) if max_points is not None else None,
+    }
+    path = f"/api/jobs/{_segment(job_id)}/metrics"
+    return Call("GET", path, Metrics.from_json, query={k: v for k, v in query.items() if v is not None})
+
+
+def logs(job_id: str, tail: int | None, since: int | None) -> Call[Logs]:
+    """`GET /api/jobs/{id}/logs`: the latest lines, or those after seq `since`."""
+    query = {"tail": str(tail) if tail else None, "since": str(since) if since else None}
+    path = f"/api/jobs/{_segment(job_id)}/logs"
+    return Call("GET", path, Logs.from_json, query={k: v for k, v in query.items() if v is not None})
+
+
+def preview_path(job_id: str) -> str:
+    """Where a job's live preview image is."""
+    return f"/api/jobs/{_segment(job_id)}/preview"
 
 
 def job_types() -> Call[list[JobType]]:

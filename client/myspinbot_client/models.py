@@ -40,16 +40,27 @@ class Artifact:
     content_type: str
     size: int
     url: str
+    kind: str = "output"  # output | sample | checkpoint
+    step: int | None = None
+    caption: str | None = None
+    seed: int | None = None
+    created_at: datetime | None = None
     raw: JSON = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Artifact:
         """Build from the API's JSON."""
+        step, seed, caption = data.get("step"), data.get("seed"), data.get("caption")
         return cls(
             name=str(data["name"]),
             content_type=str(data.get("content_type", "application/octet-stream")),
             size=int(data.get("size") or 0),
             url=str(data.get("url", "")),
+            kind=str(data.get("kind") or "output"),
+            step=step if isinstance(step, int) else None,
+            caption=caption if isinstance(caption, str) else None,
+            seed=seed if isinstance(seed, int) else None,
+            created_at=_time(data.get("created_at")),
             raw=dict(data),
         )
 

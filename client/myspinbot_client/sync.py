@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 import time
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -29,6 +29,7 @@ from myspinbot_client.models import (
     JobType,
     Plugin,
 )
+from myspinbot_client.telemetry import Logs, Metrics, TelemetryEvent, telemetry_of
 from myspinbot_client.watch import (
     START_OF_STREAM,
     Backoff,
@@ -44,6 +45,7 @@ from myspinbot_client.watch import (
 T = TypeVar("T")
 ReconnectHook = Callable[[ApiError, float], None]
 ConnectHook = Callable[[str], None]
+TelemetryHook = Callable[[TelemetryEvent], None]
 
 
 class MySpinBotClient:
@@ -136,6 +138,36 @@ class MySpinBotClient:
         """Cancel a job: a queued one at once, a running one at its next step; 409 once finished."""
         return self._send(calls.cancel(job_id))
 
+    def metrics(
+        self,
+        job_id: str,
+        names: Sequence[str] | None = None,
+        since_step: int | None = None,
+        max_points: int | None = None,
+    ) -> Metrics:
+        """A job's metric series (those named, after `since_step`, each downsampled to `max_points`)."""
+        return self._send(calls.metrics(job_id, names, since_step, max_points))
+
+    def logs(self, job_id: str, tail: int | None = None, since: int | None = None) -> Logs:
+        """A job's latest log lines (`tail` of them), or those after seq `since`."""
+        return self._send(calls.logs(job_id, tail, since))
+
+    def preview(self, job_id: str, version: int | None = None) -> tuple[bytes, str, int] | None:
+        """A job's latest preview as (image bytes, content type, version); None if it sent none,
+        or if its version is still `version`."""
+        headers = {"If-None-Match": f'"{version}"'} if version is not None else None
+        path = calls.preview_path(job_id)
+        try:
+            response = self._http.get(path, headers=headers)
+        except httpx.TransportError as error:
+            raise calls.unavailable(self.connection.url(path), error) from error
+        if response.status_code in (304, 404):
+            return None
+        if not response.is_success:
+            raise error_from_response(response.status_code, response.content, response.reason_phrase)
+        current = response.headers.get("x-preview-version", "0")
+        return response.content, response.headers.get("content-type", ""), int(current) if current.isdigit() else 0
+
     def artifacts(self, job_id: str) -> builtins.list[Artifact]:
         """The files a job produced."""
         return self._send(calls.artifacts(job_id))
@@ -209,6 +241,7 @@ class MySpinBotClient:
         reconnect_for: float | None = 60.0,
         on_reconnect: ReconnectHook | None = None,
         on_connect: ConnectHook | None = None,
+        on_telemetry: TelemetryHook | None = None,
     ) -> Iterator[JobEvent]:
         """Yield job events from /ws: for one job, several, or every job (None).
 
@@ -226,6 +259,10 @@ class MySpinBotClient:
         (a page of `list_page`, say) misses nothing; keep a job's state only when its `version`
         is newer. An exception raised by a hook ends the watch and propagates as it is; it is
         never taken for a connection failure.
+
+        `on_telemetry(event)` gets each live telemetry frame (`job.metric`, `job.log`,
+        `job.artifact`, `job.preview`) of the watched jobs; they come only to a watch of given
+        job ids, coalesced, and are not replayed after a reconnection.
         """
         session = WatchSession(job_ids_of(jobs), last_event_id, stop_when_finished)
         backoff = Backoff(give_up_after=reconnect_for)
@@ -238,6 +275,11 @@ class MySpinBotClient:
                     session.connected()
                     while not session.done:
                         frame = decode_frame(ws.recv(timeout=time_left(deadline)))
+                        if on_telemetry is not None and (telemetry := telemetry_of(frame)) is not None:
+                            in_hook = True
+                            on_telemetry(telemetry)
+                            in_hook = False
+                            continue
                         yield from session.receive(frame)
                         for job_id in session.take_stale():
                             refreshed = self._refresh(session, job_id)

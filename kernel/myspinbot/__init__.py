@@ -9,7 +9,7 @@ __version__ = "0.1.0"
 
 from myspinbot.core.context import JobCancelled, JobContext
 from myspinbot.core.hookspecs import hookimpl
-from myspinbot.core.jobs import Artifact, EventName, Job, JobEvent, JobState
+from myspinbot.core.jobs import Artifact, ArtifactKind, EventName, Job, JobEvent, JobState
 from myspinbot.core.jobtypes import FileSpec, JobReader, JobType, ParamError
 from myspinbot.core.kernel import Kernel, LiveStats
 from myspinbot.core.settings import Settings
@@ -25,10 +25,26 @@ from myspinbot.core.store import (
     duration_seconds,
     stream_key,
 )
+from myspinbot.core.telemetry import (
+    MAX_LOG_LINES,
+    MAX_POINTS_PER_JOB,
+    BatchWritten,
+    LogLine,
+    MetricPoint,
+    Preview,
+    TelemetryBatch,
+    TelemetryKind,
+    TelemetryNotice,
+    TelemetryStore,
+)
 
 __all__ = [
     "DURATION_BUCKETS",
+    "MAX_LOG_LINES",
+    "MAX_POINTS_PER_JOB",
     "Artifact",
+    "ArtifactKind",
+    "BatchWritten",
     "EventName",
     "EventsTrimmed",
     "FileSpec",
@@ -44,9 +60,16 @@ __all__ = [
     "JobType",
     "Kernel",
     "LiveStats",
+    "LogLine",
+    "MetricPoint",
     "ParamError",
+    "Preview",
     "Settings",
     "StoreUnavailable",
+    "TelemetryBatch",
+    "TelemetryKind",
+    "TelemetryNotice",
+    "TelemetryStore",
     "VersionConflict",
     "duration_bucket",
     "duration_seconds",

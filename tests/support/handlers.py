@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from myspinbot import JobContext, Settings
 
@@ -15,6 +16,7 @@ class FakeReporter:
     cancel_after: int | None = None
     steps: list[tuple[int, int, str]] = field(default_factory=list)
     artifacts: list[tuple[str, str, int]] = field(default_factory=list)
+    details: dict[str, dict[str, Any]] = field(default_factory=dict)  # kind, step, caption, seed by name
 
     def report_progress(self, step: int, total: int, message: str) -> bool:
         self.steps.append((step, total, message))
@@ -23,8 +25,9 @@ class FakeReporter:
     def cancel_requested(self) -> bool:
         return self.cancel_after is not None and len(self.steps) > self.cancel_after
 
-    def record_artifact(self, name: str, content_type: str, size: int) -> None:
+    def record_artifact(self, name: str, content_type: str, size: int, **details: Any) -> None:
         self.artifacts.append((name, content_type, size))
+        self.details[name] = details
 
 
 def handler_context(

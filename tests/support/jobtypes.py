@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import struct
+import zlib
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from myspinbot import JobContext, JobType, hookimpl
@@ -31,9 +34,47 @@ def run_failing(ctx: JobContext, params: FailingParams) -> None:
     raise RuntimeError(params.message)
 
 
+class ProbeParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    steps: int = Field(20, ge=1, le=100_000, description="Steps, each reporting the probe's metrics")
+    progress_every: int = Field(5, ge=1, le=100_000, description="Report progress every N steps")
+    step_seconds: float = Field(0.0, ge=0, le=10, description="Pause after each progress report")
+
+
+def solid_png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
+    """A PNG of one colour, made without Pillow (the probe is a plugin with no dependencies)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    row = b"\x00" + bytes(rgb) * width
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(row * height))
+        + chunk(b"IEND", b"")
+    )
+
+
+def run_probe(ctx: JobContext, params: ProbeParams) -> dict[str, int]:
+    """A third-party job type: reports metric names no built-in job uses, a log line and a preview."""
+    ctx.log("probe starting")
+    for step in range(1, params.steps + 1):
+        ctx.metric(step, **{"psnr_db": 20 + step % 7, "queue/items_per_s": 1000 / step})
+        if step == params.steps // 2:
+            ctx.preview(solid_png(64, 40, (40, 160, 90)))
+        if step % params.progress_every == 0 or step == params.steps:
+            ctx.progress(step, params.steps, f"probe step {step}")
+            ctx.sleep(params.step_seconds)
+    ctx.log.info("probe done after %d steps", params.steps)
+    return {"steps": params.steps}
+
+
 @hookimpl
 def register_job_types() -> list[JobType]:
     return [
         JobType(name="sleepy", title="Sleepy (test)", params=SleepyParams, run=run_sleepy),
         JobType(name="failing", title="Failing (test)", params=FailingParams, run=run_failing),
+        JobType(name="probe", title="Telemetry probe (test)", params=ProbeParams, run=run_probe),
     ]

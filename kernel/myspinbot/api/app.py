@@ -24,6 +24,8 @@ from myspinbot.api.job_routes import build_job_router
 from myspinbot.api.security import install_security
 from myspinbot.api.submission import Submitter
 from myspinbot.api.system_routes import catalog_router, health_router
+from myspinbot.api.telemetry_relay import TelemetryRelay
+from myspinbot.api.telemetry_routes import telemetry_router
 from myspinbot.api.ws_routes import ws_router
 from myspinbot.core.kernel import Kernel
 from myspinbot.core.plugins import PluginError, call_each
@@ -66,11 +68,13 @@ def create_app(settings: Settings, pm: pluggy.PluginManager | None = None, *, ke
     celery = create_celery(settings, kernel=kernel)
     publisher = JobPublisher(celery)
     gateway = EventGateway(kernel.store, settings.ws_outbox_size, kernel.live_stats)
+    relay = TelemetryRelay(kernel.store.telemetry, gateway, kernel.live_stats)
     maintenance = Maintenance(kernel, publisher.publish, settings.maintenance_seconds)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await gateway.start()
+        await relay.start()
         await maintenance.start()
         await call_lifecycle_hook(kernel, "startup")
         settle_garbage_collector()
@@ -79,6 +83,7 @@ def create_app(settings: Settings, pm: pluggy.PluginManager | None = None, *, ke
         finally:
             await call_lifecycle_hook(kernel, "shutdown")
             await maintenance.stop()
+            await relay.stop()
             await gateway.stop()
             app.state.submitter.publisher.close()
             with contextlib.suppress(Exception):
@@ -87,6 +92,7 @@ def create_app(settings: Settings, pm: pluggy.PluginManager | None = None, *, ke
     app = FastAPI(title="MySpinBot API", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.kernel = kernel
     app.state.gateway = gateway
+    app.state.telemetry_relay = relay
     app.state.submitter = Submitter(kernel, publisher)
     app.state.maintenance = maintenance
     install_error_handlers(app)
@@ -97,6 +103,7 @@ def create_app(settings: Settings, pm: pluggy.PluginManager | None = None, *, ke
         (health_router, None),
         (catalog_router, protected),
         (build_job_router(kernel), protected),
+        (telemetry_router, protected),
         (ws_router, None),
     ]
     owners = {key: "kernel" for key in route_keys(app)}

@@ -8,7 +8,12 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+from myspinbot.core.jobfiles import JobFolders
+from myspinbot.core.jobs import ArtifactKind
+from myspinbot.core.telemetry import MAX_PREVIEW_BYTES, clean_values, sniff_image_type
+from myspinbot.core.telemetry_sink import JobLog, MemoryTelemetry, TelemetrySink
 
 if TYPE_CHECKING:
     from myspinbot.core.settings import Settings
@@ -27,7 +32,9 @@ class ProgressReporter(Protocol):
 
     def cancel_requested(self) -> bool: ...
 
-    def record_artifact(self, name: str, content_type: str, size: int) -> None: ...
+    def record_artifact(self, name: str, content_type: str, size: int, **details: Any) -> None:
+        """Keep an artifact on the job; `details` are its kind, step, caption and seed."""
+        ...
 
 
 ARTIFACT_TYPES = {
@@ -37,6 +44,9 @@ ARTIFACT_TYPES = {
     ".mp4": "video/mp4",
     ".json": "application/json",
     ".txt": "text/plain",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
 }
 
 
@@ -54,7 +64,11 @@ class JobContext:
       back) and raises `JobCancelled` if the job was cancelled;
     - `workdir` is the job's private scratch folder; `inputs` are the uploaded files;
     - `add_artifact(path)` publishes a file as a downloadable result;
-    - `log` is a logger named after the job.
+    - `metric(step, loss=..., lr=...)` records named scalars at a step (served as series);
+    - `sample(path, step, caption=, seed=)` and `checkpoint(path, step)` publish an image or a
+      model file made at a step, at once (they appear live, before the job ends);
+    - `preview(image)` replaces the job's live preview image (PNG, JPEG, WebP or GIF bytes);
+    - `log` is a logger (`ctx.log.info(...)`, or `ctx.log("...")`) whose lines the job keeps.
     """
 
     job_id: str
@@ -64,12 +78,18 @@ class JobContext:
     inputs: list[Path]
     settings: Settings
     reporter: ProgressReporter
-    log: logging.Logger = field(default_factory=lambda: logging.getLogger("myspinbot.job"))
+    telemetry: TelemetrySink = field(default_factory=MemoryTelemetry)
+    logger: logging.Logger = field(default_factory=lambda: logging.getLogger("myspinbot.job"))
+    log: JobLog = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.log = JobLog(self.logger, self.telemetry)
 
     def progress(self, step: int, total: int, message: str = "") -> None:
         """Record that `step` of `total` steps are done; raise `JobCancelled` if cancelled."""
         if total <= 0 or step < 0:
             raise ValueError(f"progress needs 0 <= step and total > 0, got {step}/{total}")
+        self.telemetry.flush()
         if self.reporter.report_progress(min(step, total), total, message):
             raise JobCancelled(self.job_id)
 
@@ -80,8 +100,48 @@ class JobContext:
 
     def sleep(self, seconds: float) -> None:
         """Wait, as a mock step does; a cancel is noticed at the next `progress` call."""
+        self.telemetry.flush()  # what was reported before a pause is visible during it
         if seconds > 0:
             time.sleep(seconds)
+
+    def metric(self, step: int, **values: float) -> None:
+        """Record named scalars at a step, e.g. `ctx.metric(120, loss=0.071, lr=1e-4)`."""
+        if step < 0:
+            raise ValueError(f"metric step must be >= 0, got {step}")
+        cleaned = clean_values(values)
+        if cleaned:
+            self.telemetry.metric(int(step), cleaned)
+
+    def sample(self, path: Path | str, step: int, caption: str | None = None, seed: int | None = None) -> Path:
+        """Publish an image made at `step` (e.g. a sample prompt's render) as a `sample` artifact."""
+        return self._publish(path, ArtifactKind.SAMPLE, step, caption=caption, seed=seed)
+
+    def checkpoint(self, path: Path | str, step: int, caption: str | None = None) -> Path:
+        """Publish a model file saved at `step` as a `checkpoint` artifact (a later job may resume from it)."""
+        return self._publish(path, ArtifactKind.CHECKPOINT, step, caption=caption)
+
+    def remove_artifact(self, name: str) -> None:
+        """Withdraw an artifact and delete its file (e.g. a checkpoint beyond `save_last_n`)."""
+        target = self.artifacts_dir / safe_artifact_name(name)
+        target.unlink(missing_ok=True)
+        self.telemetry.artifact_removed(target.name)
+
+    def preview(self, image: bytes | Path | str) -> None:
+        """Replace the job's live preview with this image (PNG, JPEG, WebP or GIF; at most 2 MB)."""
+        data = Path(image).read_bytes() if isinstance(image, Path | str) else bytes(image)
+        content_type = sniff_image_type(data)
+        if content_type is None:
+            raise ValueError("a preview must be a PNG, JPEG, WebP or GIF image")
+        if len(data) > MAX_PREVIEW_BYTES:
+            raise ValueError(f"a preview may be at most {MAX_PREVIEW_BYTES} bytes, got {len(data)}")
+        self.telemetry.preview(data, content_type)
+
+    def artifact_of(self, job_id: str, name: str) -> Path:
+        """The file of another job's artifact (e.g. a checkpoint to resume from); FileNotFoundError if gone."""
+        path = JobFolders.of(self.settings.jobs_dir, job_id).artifact(name)
+        if path is None:
+            raise FileNotFoundError(f"job {job_id} has no artifact file {name!r}")
+        return path
 
     @property
     def step_seconds(self) -> float:
@@ -90,6 +150,14 @@ class JobContext:
 
     def add_artifact(self, path: Path | str, name: str | None = None, content_type: str | None = None) -> Path:
         """Publish a file as one of the job's artifacts; returns where it now lives."""
+        return self._store_file(path, name, content_type)
+
+    def _publish(self, path: Path | str, kind: ArtifactKind, step: int, **details: Any) -> Path:
+        target = self._store_file(path, None, None, kind=kind, step=int(step), **details)
+        self.telemetry.artifact_published(target.name)
+        return target
+
+    def _store_file(self, path: Path | str, name: str | None, content_type: str | None, **details: Any) -> Path:
         source = Path(path)
         final_name = safe_artifact_name(name or source.name)
         target = self.artifacts_dir / final_name
@@ -104,6 +172,7 @@ class JobContext:
             final_name,
             content_type or guess_content_type(final_name),
             target.stat().st_size,
+            **details,
         )
         return target
 

@@ -44,6 +44,14 @@ FINISH_EVENTS = {
 }
 
 
+class ArtifactKind(StrEnum):
+    """What an artifact is: a final output, a sample image made at a step, or a checkpoint."""
+
+    OUTPUT = "output"
+    SAMPLE = "sample"
+    CHECKPOINT = "checkpoint"
+
+
 class Artifact(BaseModel):
     """A file a job produced, downloadable from the API."""
 
@@ -51,6 +59,11 @@ class Artifact(BaseModel):
     content_type: str
     size: int
     url: str
+    kind: ArtifactKind = ArtifactKind.OUTPUT
+    step: int | None = Field(None, description="The step a sample or checkpoint was made at")
+    caption: str | None = Field(None, description="A sample's prompt, or a short description")
+    seed: int | None = Field(None, description="The seed a sample was rendered with")
+    created_at: str | None = None
 
 
 class Job(BaseModel):

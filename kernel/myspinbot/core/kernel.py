@@ -31,6 +31,8 @@ class LiveStats:
 
     clients: int = 0
     messages_sent: int = 0
+    telemetry_frames_sent: int = 0  # coalesced job.metric/log/artifact/preview frames queued to clients
+    telemetry_frames_skipped: int = 0  # not queued: the client's outbox was half full
 
 
 class Kernel:

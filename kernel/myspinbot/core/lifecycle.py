@@ -105,15 +105,23 @@ def finish(
     return job.model_copy(update=update)
 
 
-def with_artifact(job: Job, name: str, content_type: str, size: int) -> Job:
-    """The job with one more (or a replaced) artifact."""
-    url = f"/api/jobs/{job.id}/artifacts/{name}"
-    kept = [artifact for artifact in job.artifacts if artifact.name != name]
-    return job.model_copy(
-        update={
-            "artifacts": [
-                *kept,
-                Artifact(name=name, content_type=content_type, size=size, url=url),
-            ]
-        }
-    )
+def with_artifact(job: Job, name: str, content_type: str, size: int, **details: Any) -> Job:
+    """The job with one more (or a replaced) artifact; `details` are its kind, step, caption, seed."""
+    return with_artifact_entry(job, make_artifact(job.id, name, content_type, size, **details))
+
+
+def make_artifact(job_id: str, name: str, content_type: str, size: int, **details: Any) -> Artifact:
+    """An artifact record of a job's file, stamped with the current time."""
+    url = f"/api/jobs/{job_id}/artifacts/{name}"
+    return Artifact(name=name, content_type=content_type, size=size, url=url, created_at=utc_now(), **details)
+
+
+def with_artifact_entry(job: Job, artifact: Artifact) -> Job:
+    """The job with this artifact added, or replacing one of the same name."""
+    kept = [item for item in job.artifacts if item.name != artifact.name]
+    return job.model_copy(update={"artifacts": [*kept, artifact]})
+
+
+def without_artifact(job: Job, name: str) -> Job:
+    """The job without the artifact of this name."""
+    return job.model_copy(update={"artifacts": [item for item in job.artifacts if item.name != name]})

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from myspinbot.core.jobs import EventName, Job, JobEvent, JobState, parse_time
+from myspinbot.core.telemetry import TelemetryStore
 
 # Upper bounds (seconds) of the job duration histogram's buckets; +Inf is implied.
 DURATION_BUCKETS: tuple[float, ...] = (
@@ -79,11 +80,16 @@ class JobStats:
     duration_buckets: dict[str, list[int]] = field(default_factory=dict)  # cumulative, per DURATION_BUCKETS + Inf
     duration_sum: dict[str, float] = field(default_factory=dict)
     duration_count: dict[str, int] = field(default_factory=dict)
+    telemetry_points: int = 0  # metric points ingested, every job
+    telemetry_dropped: int = 0  # metric points refused because a job reached its bound
 
 
 @runtime_checkable
 class JobStore(Protocol):
     """What a storage plugin implements (returned from the `job_store` hook)."""
+
+    telemetry: TelemetryStore
+    """Metric points, logs and previews of the jobs, kept apart from records and state events."""
 
     async def ping(self) -> None:
         """Raise StoreUnavailable when the backend cannot be reached."""

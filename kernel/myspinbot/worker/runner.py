@@ -23,6 +23,7 @@ from myspinbot.core.jobs import FINISH_EVENTS, EventName, Job, JobState
 from myspinbot.core.jobtypes import JobType
 from myspinbot.core.kernel import Kernel
 from myspinbot.core.store import JobStore, StoreUnavailable, VersionConflict
+from myspinbot.worker.telemetry import WorkerTelemetry
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -142,9 +143,15 @@ class JobRun:
             self.cancel_seen = self.runtime.run(lambda: self.runtime.store.cancel_requested(self.job.id))
         return self.cancel_seen
 
-    def record_artifact(self, name: str, content_type: str, size: int) -> None:
-        # Kept in memory; written with the next progress step or the final state.
-        self.job = lifecycle.with_artifact(self.job, name, content_type, size)
+    def record_artifact(self, name: str, content_type: str, size: int, **details: Any) -> None:
+        # Kept in memory; written with the next progress step or the final state (samples and
+        # checkpoints at once, through persist_artifacts).
+        self.job = lifecycle.with_artifact(self.job, name, content_type, size, **details)
+
+    def persist_artifacts(self) -> None:
+        """Write the job's artifact list now (a sample or checkpoint is downloadable while it runs)."""
+        artifacts = self.job.artifacts
+        self.change(lambda job: job.model_copy(update={"artifacts": artifacts}), EventName.PROGRESS)
 
 
 def finishing(state: JobState, **details: Any) -> Callable[[Job], Job | None]:
@@ -192,6 +199,7 @@ def run_handler(kernel: Kernel, job_type: JobType, run: JobRun) -> tuple[JobStat
     """Call the plugin's handler and turn how it ended into a final state."""
     folders = JobFolders.of(kernel.settings.jobs_dir, run.job.id)
     folders.work.mkdir(parents=True, exist_ok=True)
+    telemetry = WorkerTelemetry(run)
     context = JobContext(
         job_id=run.job.id,
         job_type=job_type.name,
@@ -200,14 +208,27 @@ def run_handler(kernel: Kernel, job_type: JobType, run: JobRun) -> tuple[JobStat
         inputs=folders.input_files(),
         settings=kernel.settings,
         reporter=run,
-        log=logging.getLogger(f"myspinbot.job.{job_type.name}"),
+        telemetry=telemetry,
+        logger=logging.getLogger(f"myspinbot.job.{job_type.name}"),
     )
     try:
         params = job_type.params.model_validate(run.job.params)
         result = job_type.run(context, params)
     except JobCancelled:
+        flush_quietly(telemetry)
         return JobState.CANCELLED, {}
     except Exception as error:  # a handler's failure is the job's outcome, not the worker's
         log.exception("job %s (%s) failed", run.job.id, job_type.name)
+        context.log.error("failed: %s: %s", type(error).__name__, error)
+        flush_quietly(telemetry)
         return JobState.FAILED, {"error": f"{type(error).__name__}: {error}"}
+    flush_quietly(telemetry)
     return JobState.SUCCEEDED, {"result": dict(result) if result else None}
+
+
+def flush_quietly(telemetry: WorkerTelemetry) -> None:
+    """Write the last buffered telemetry; losing it must not change how the job ended."""
+    try:
+        telemetry.flush()
+    except Exception:
+        log.exception("writing the last telemetry of job %s failed", telemetry.run.job.id)

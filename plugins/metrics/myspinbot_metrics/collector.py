@@ -76,3 +76,22 @@ class JobCollector(Collector):
         sent = CounterMetricFamily("myspinbot_ws_messages_sent", "Frames this API process sent to WebSocket clients")
         sent.add_metric([], self.live.messages_sent)
         yield sent
+
+        yield CounterMetricFamily(
+            "myspinbot_telemetry_points_ingested",
+            "Metric points jobs reported and the store kept (global)",
+            value=stats.telemetry_points,
+        )
+        yield CounterMetricFamily(
+            "myspinbot_telemetry_points_dropped",
+            "Metric points refused because their job reached its bound of points (global)",
+            value=stats.telemetry_dropped,
+        )
+        telemetry_frames = CounterMetricFamily(
+            "myspinbot_ws_telemetry_frames",
+            "Coalesced telemetry frames this API process queued to WebSocket clients, or skipped for a full outbox",
+            labels=["outcome"],
+        )
+        telemetry_frames.add_metric(["sent"], self.live.telemetry_frames_sent)
+        telemetry_frames.add_metric(["skipped"], self.live.telemetry_frames_skipped)
+        yield telemetry_frames

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import builtins
-import functools
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any, ParamSpec, TypeVar, cast
+from typing import Any, cast
 
 import redis.asyncio as aioredis
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from myspinbot import (
     DURATION_BUCKETS,
@@ -22,17 +18,15 @@ from myspinbot import (
     JobState,
     JobStats,
     Settings,
-    StoreUnavailable,
     VersionConflict,
     duration_bucket,
     duration_seconds,
     stream_key,
 )
 from myspinbot_redis_store import scripts
+from myspinbot_redis_store.failures import unavailable_on_connection_error
 from myspinbot_redis_store.keys import Keys
-
-P = ParamSpec("P")
-R = TypeVar("R")
+from myspinbot_redis_store.telemetry import RedisTelemetryStore
 
 # kombu's Redis transport keeps priorities in extra lists named queue + sep + priority.
 KOMBU_PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
@@ -40,23 +34,9 @@ CANCEL_FLAG_SECONDS = 24 * 3600
 LIST_SCAN_BATCH = 200
 
 
-def unavailable_on_connection_error(
-    method: Callable[P, Awaitable[R]],
-) -> Callable[P, Awaitable[R]]:
-    """Turn Redis connection failures into StoreUnavailable, which the API answers with 503."""
-
-    @functools.wraps(method)
-    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return await method(*args, **kwargs)
-        except (RedisConnectionError, RedisTimeoutError, OSError) as error:
-            raise StoreUnavailable(f"Redis is unreachable: {error}") from error
-
-    return wrapper
-
-
 class RedisJobStore:
-    """Job records, cancel flags, the event stream and statistics on one Redis."""
+    """Job records, cancel flags, the event stream and statistics on one Redis; `telemetry` holds
+    the jobs' metric points, logs and previews on the same connections."""
 
     def __init__(
         self,
@@ -78,6 +58,7 @@ class RedisJobStore:
         self._discard = redis.register_script(scripts.DISCARD)
         self._save = redis.register_script(scripts.SAVE)
         self._lease = redis.register_script(scripts.LEASE)
+        self.telemetry = RedisTelemetryStore(self.redis, self.keys, job_ttl_seconds)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RedisJobStore:
@@ -321,6 +302,10 @@ class RedisJobStore:
                 stats.duration_sum[rest] = float(value)
             elif kind == "dur_count":
                 stats.duration_count[rest] = int(value)
+            elif kind == "telemetry_points":
+                stats.telemetry_points = int(value)
+            elif kind == "telemetry_dropped":
+                stats.telemetry_dropped = int(value)
         for job_type, counts in buckets.items():
             running_total, cumulative = 0, []
             for count in counts:

@@ -1,0 +1,160 @@
+"""Live telemetry to WebSocket clients: tails the telemetry stream, coalesces per job, sends at a bounded rate.
+
+Telemetry is not the state stream: it is never replayed (a client reads what it missed from
+`/api/jobs/{id}/metrics|logs|preview`) and it only goes to clients that subscribed to the job by
+id (a job page, `myspinbot watch ID`), never to a watch of every job. Per job, metric notices
+are merged into the latest value of each name and sent at most `1 / interval` times a second
+whatever the rate points arrive at; log lines are sent in batches at the same pace; artifact and
+preview notices keep their order. A client whose outbox is half full gets no telemetry until it
+drains: telemetry never gets a client dropped for being slow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from myspinbot.api.gateway import EventGateway, GatewayClient
+from myspinbot.core.kernel import LiveStats
+from myspinbot.core.store import StoreUnavailable
+from myspinbot.core.telemetry import TelemetryKind, TelemetryNotice, TelemetryStore
+
+log = logging.getLogger(__name__)
+
+SEND_INTERVAL = 0.25
+READ_BLOCK_MS = 1000
+READ_BATCH = 1000
+MAX_LOG_LINES_PER_FRAME = 500
+
+
+@dataclass
+class PendingTelemetry:
+    """What is waiting to go out for one job."""
+
+    step: int | None = None
+    values: dict[str, float] = field(default_factory=dict)
+    points: int = 0
+    lines: list[dict[str, Any]] = field(default_factory=list)
+    others: list[tuple[TelemetryKind, dict[str, Any]]] = field(default_factory=list)
+
+    def add(self, notice: TelemetryNotice) -> None:
+        payload = json.loads(notice.payload)
+        if notice.kind is TelemetryKind.METRIC:
+            self.step = max(self.step or 0, int(payload.get("step", 0)))
+            self.values.update(payload.get("values") or {})
+            self.points += int(payload.get("points", 0))
+        elif notice.kind is TelemetryKind.LOG:
+            self.lines.extend({"seq": s, "time": t, "level": lv, "message": m} for s, t, lv, m in payload)
+            del self.lines[:-MAX_LOG_LINES_PER_FRAME]
+        elif notice.kind is TelemetryKind.PREVIEW:
+            # Only the newest preview matters.
+            self.others = [item for item in self.others if item[0] is not TelemetryKind.PREVIEW]
+            self.others.append((notice.kind, payload))
+        else:
+            self.others.append((notice.kind, payload))
+
+    def frames(self, job_id: str) -> list[str]:
+        """The frames for this job, in a stable order: artifacts and previews, logs, then metrics."""
+        out = [json.dumps({"type": kind.value, "job_id": job_id, **payload}) for kind, payload in self.others]
+        if self.lines:
+            out.append(json.dumps({"type": TelemetryKind.LOG.value, "job_id": job_id, "lines": self.lines}))
+        if self.step is not None:
+            metric = {"step": self.step, "values": self.values, "points": self.points}
+            out.append(json.dumps({"type": TelemetryKind.METRIC.value, "job_id": job_id, **metric}))
+        return out
+
+
+class TelemetryRelay:
+    """One per API process, next to the event gateway and sharing its clients."""
+
+    def __init__(
+        self, store: TelemetryStore, gateway: EventGateway, stats: LiveStats, interval: float = SEND_INTERVAL
+    ) -> None:
+        self.store = store
+        self.gateway = gateway
+        self.stats = stats
+        self.interval = interval
+        self.pending: dict[str, PendingTelemetry] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+
+    async def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._read(), name="telemetry-reader"),
+            asyncio.create_task(self._send_loop(), name="telemetry-sender"),
+        ]
+
+    async def stop(self) -> None:
+        self._stopping = True
+        for task in self._tasks:
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=1.0)
+
+    def watched(self) -> set[str]:
+        """Job ids some live client subscribed to by id."""
+        ids: set[str] = set()
+        for client in self.gateway.clients:
+            if client.jobs is not None and client.live and not client.dropped:
+                ids |= client.jobs
+        return ids
+
+    async def _read(self) -> None:
+        position: str | None = None
+        backoff = 0.1
+        while not self._stopping:
+            try:
+                if position is None:
+                    position = await self.store.latest_notice_id()
+                notices = await self.store.read_notices(position, READ_BLOCK_MS, READ_BATCH)
+                backoff = 0.1
+            except StoreUnavailable as error:
+                log.warning("telemetry stream unreachable, retrying in %.1fs: %s", backoff, error)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("telemetry read failed")
+                await asyncio.sleep(1.0)
+                continue
+            if not notices:
+                continue
+            position = notices[-1].id
+            watched = self.watched()
+            for notice in notices:
+                if notice.job_id in watched:
+                    self.pending.setdefault(notice.job_id, PendingTelemetry()).add(notice)
+
+    async def _send_loop(self) -> None:
+        while not self._stopping:
+            await asyncio.sleep(self.interval)
+            with contextlib.suppress(Exception):
+                self.send_pending()
+
+    def send_pending(self) -> None:
+        """Hand each job's coalesced frames to the clients subscribed to it."""
+        if not self.pending:
+            return
+        pending, self.pending = self.pending, {}
+        clients = [c for c in self.gateway.clients if c.jobs is not None and c.live and not c.dropped]
+        for job_id, waiting in pending.items():
+            frames: list[str] | None = None
+            for client in clients:
+                if client.jobs is None or job_id not in client.jobs:
+                    continue
+                if frames is None:
+                    frames = waiting.frames(job_id)
+                self._offer(client, frames)
+
+    def _offer(self, client: GatewayClient, frames: list[str]) -> None:
+        for frame in frames:
+            if client.outbox.qsize() * 2 >= client.outbox.maxsize or not client.offer(frame):
+                self.stats.telemetry_frames_skipped += 1
+                continue
+            self.stats.telemetry_frames_sent += 1

@@ -1,0 +1,99 @@
+"""Telemetry routes: a job's metric series, its log lines and its live preview image."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from myspinbot.api.deps import StoreDep
+from myspinbot.api.errors import ApiError, error_responses
+from myspinbot.api.job_routes import JobId, job_or_404
+from myspinbot.core.jobs import Job
+from myspinbot.core.store import JobStore
+from myspinbot.core.telemetry import MAX_LOG_LINES, MAX_POINTS_PER_JOB, LogsReply, MetricsReply, build_series
+
+METRIC_NAMES = re.compile(r"^[A-Za-z0-9_./-]{1,64}(,[A-Za-z0-9_./-]{1,64}){0,49}$")
+
+telemetry_router = APIRouter(prefix="/api", tags=["telemetry"], responses=error_responses(401, 404, 422, 503))
+
+
+async def telemetry_job(store: JobStore, job_id: str) -> Job:
+    """The job whose telemetry is asked for; the one place these routes load it (and may guard it)."""
+    return await job_or_404(store, job_id)
+
+
+@telemetry_router.get("/jobs/{job_id}/metrics", response_model=MetricsReply, summary="A job's metric series")
+async def job_metrics(
+    job_id: JobId,
+    store: StoreDep,
+    names: Annotated[
+        str | None, Query(description="Comma-separated metric names (default: every metric)", examples=["loss,lr"])
+    ] = None,
+    since_step: Annotated[int | None, Query(ge=-1, description="Only points after this step")] = None,
+    max_points: Annotated[
+        int | None,
+        Query(
+            ge=2,
+            le=MAX_POINTS_PER_JOB,
+            description="Downsample each series to at most this many points, "
+            "keeping each bucket's minimum and maximum (so peaks and the lowest loss survive)",
+        ),
+    ] = None,
+) -> MetricsReply:
+    """Every metric the job reported, one series per name (`steps` and `values` side by side)."""
+    if names is not None and not METRIC_NAMES.match(names):
+        raise ApiError(
+            422,
+            "names must be comma-separated metric names (letters, digits, '_', '.', '/', '-'), e.g. loss,lr",
+            code="invalid_params",
+            details=[{"field": "names", "message": "not a list of metric names"}],
+        )
+    job = await telemetry_job(store, job_id)
+    points = await store.telemetry.points(job.id)
+    stored, dropped = await store.telemetry.point_counts(job.id)
+    wanted = names.split(",") if names else None
+    return MetricsReply(
+        job_id=job.id,
+        series=build_series(points, wanted, since_step, max_points),
+        points=stored,
+        dropped=dropped,
+        last_step=points[-1].step if points else None,
+    )
+
+
+@telemetry_router.get("/jobs/{job_id}/logs", response_model=LogsReply, summary="A job's log lines")
+async def job_logs(
+    job_id: JobId,
+    store: StoreDep,
+    tail: Annotated[int, Query(ge=1, le=MAX_LOG_LINES, description="At most this many of the latest lines")] = 200,
+    since: Annotated[int, Query(ge=0, description="Only lines with a seq above this (the last_seq you saw)")] = 0,
+) -> LogsReply:
+    """The job's latest log lines, oldest first; follow with `since=<last_seq>`."""
+    job = await telemetry_job(store, job_id)
+    lines, last_seq = await store.telemetry.logs(job.id, tail, since)
+    return LogsReply(job_id=job.id, lines=lines, last_seq=last_seq)
+
+
+@telemetry_router.get(
+    "/jobs/{job_id}/preview",
+    summary="A job's latest live preview image",
+    response_class=Response,
+    responses={
+        200: {"content": {"image/png": {}, "image/jpeg": {}, "image/webp": {}}, "description": "The image"},
+        304: {"description": "Not modified since the ETag given in If-None-Match"},
+    },
+)
+async def job_preview(job_id: JobId, store: StoreDep, request: Request) -> Response:
+    """The newest preview a running job sent; its `ETag` is the preview's version."""
+    job = await telemetry_job(store, job_id)
+    preview = await store.telemetry.preview(job.id)
+    if preview is None:
+        raise ApiError(404, f"job {job.id} has sent no preview", code="preview_not_found")
+    etag = f'"{preview.version}"'
+    headers = {"ETag": etag, "Cache-Control": "no-cache", "X-Preview-Version": str(preview.version)}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(preview.data, media_type=preview.content_type, headers=headers)
