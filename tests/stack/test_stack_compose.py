@@ -184,7 +184,14 @@ FOLDER_ARG = re.compile(r"(/src/\S+)")
     [
         (
             "docker/api.Dockerfile",
-            ["client", "kernel", "plugins/redis_store", "plugins/metrics", "plugins/lora_train", "plugins/video_generate"],
+            [
+                "client",
+                "kernel",
+                "plugins/redis_store",
+                "plugins/metrics",
+                "plugins/lora_train",
+                "plugins/video_generate",
+            ],
         ),
         ("docker/ui.Dockerfile", ["client", "ui_flet"]),
     ],
