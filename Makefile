@@ -5,7 +5,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-DISTS := client kernel plugins/redis_store plugins/metrics plugins/lora_train plugins/video_generate ui_flet
+DISTS := client kernel plugins/redis_store plugins/metrics plugins/lora_train plugins/video_generate plugins/webhooks ui_flet
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
@@ -34,7 +34,8 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy client/myspinbot_client kernel/myspinbot plugins/redis_store/myspinbot_redis_store plugins/metrics/myspinbot_metrics \
-		plugins/lora_train/myspinbot_lora_train plugins/video_generate/myspinbot_video_generate ui_flet/myspinbot_ui bench
+		plugins/lora_train/myspinbot_lora_train plugins/video_generate/myspinbot_video_generate plugins/webhooks/myspinbot_webhooks \
+		ui_flet/myspinbot_ui bench
 
 pytest: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# The API and the Celery worker: the kernel plus the four built-in plugins, installed the way a
+# The API and the Celery worker: the kernel plus the built-in plugins, installed the way a
 # user would install them (plain `pip install <folder>`, not editable). Build context: repo root.
 
 FROM python:3.11-slim AS build
@@ -15,7 +15,8 @@ RUN pip install --no-cache-dir \
         /src/plugins/redis_store \
         /src/plugins/metrics \
         /src/plugins/lora_train \
-        /src/plugins/video_generate
+        /src/plugins/video_generate \
+        /src/plugins/webhooks
 
 FROM python:3.11-slim
 ENV PATH=/opt/venv/bin:$PATH \

@@ -22,6 +22,7 @@ BUILT_IN = {
     "video_generate": "myspinbot-video-generate",
     "redis_store": "myspinbot-redis-store",
     "metrics": "myspinbot-metrics",
+    "webhooks": "myspinbot-webhooks",
 }
 
 

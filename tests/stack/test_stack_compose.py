@@ -191,6 +191,7 @@ FOLDER_ARG = re.compile(r"(/src/\S+)")
                 "plugins/metrics",
                 "plugins/lora_train",
                 "plugins/video_generate",
+                "plugins/webhooks",
             ],
         ),
         ("docker/ui.Dockerfile", ["client", "ui_flet"]),

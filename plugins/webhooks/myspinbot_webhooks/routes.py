@@ -1,0 +1,121 @@
+"""`/api/webhooks`: subscribe, list, delete, see recent deliveries, send a test ping.
+
+The kernel mounts these routes behind the API token (MYSPINBOT_API_TOKEN, the admin key), so
+until users and roles exist only an admin manages webhooks and every subscription is an admin's
+(owner None: it fires for every job).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+
+from fastapi import APIRouter, HTTPException, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
+
+from myspinbot import Kernel
+from myspinbot_webhooks.config import PING_EVENT
+from myspinbot_webhooks.models import (
+    CreatedSubscription,
+    Delivery,
+    DeliveryList,
+    NewSubscription,
+    StoredSubscription,
+    Subscription,
+)
+from myspinbot_webhooks.outbox import new_delivery
+from myspinbot_webhooks.payload import delivery_body, iso_time
+from myspinbot_webhooks.runtime import WebhookRuntime, runtime_for
+from myspinbot_webhooks.safety import UnsafeUrl, resolve_target
+from myspinbot_webhooks.signing import new_secret
+
+log = logging.getLogger(__name__)
+
+
+class SubscriptionList(BaseModel):
+    """`GET /api/webhooks`: every subscription, oldest first, without secrets."""
+
+    webhooks: list[Subscription]
+
+
+def field_problem(field: str, message: str) -> RequestValidationError:
+    """A 422 in the common error shape whose details name the field to fix."""
+    return RequestValidationError([{"loc": ("body", field), "msg": message, "type": "value_error"}])
+
+
+def not_found(subscription_id: str) -> HTTPException:
+    return HTTPException(404, f"no webhook {subscription_id!r}; GET /api/webhooks lists them")
+
+
+async def existing(runtime: WebhookRuntime, subscription_id: str) -> StoredSubscription:
+    subscription = await runtime.outbox.subscription(subscription_id)
+    if subscription is None:
+        raise not_found(subscription_id)
+    return subscription
+
+
+def build_webhook_router(kernel: Kernel) -> APIRouter:
+    """The webhook routes of one kernel."""
+    runtime = runtime_for(kernel)
+    router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
+
+    @router.post("", status_code=201, response_model=CreatedSubscription, summary="Subscribe a URL to job events")
+    async def subscribe(request: NewSubscription) -> CreatedSubscription:
+        try:
+            await resolve_target(request.url, runtime.settings)
+        except UnsafeUrl as error:
+            raise field_problem("url", str(error)) from None
+        unknown_types = sorted(set(request.job_types) - set(kernel.job_types))
+        if unknown_types:
+            raise field_problem("job_types", f"unknown job types {unknown_types}; GET /api/job-types lists them")
+        subscription = StoredSubscription(
+            id="wh_" + uuid.uuid4().hex[:16],
+            url=request.url.strip(),
+            events=request.events,
+            job_types=sorted(set(request.job_types)),
+            description=request.description,
+            owner=None,
+            created_at=iso_time(time.time()),
+            secret=new_secret(),
+        )
+        await runtime.outbox.add_subscription(subscription)
+        log.info("webhooks: subscribed %s to %s for %s", subscription.id, subscription.url, subscription.events)
+        return CreatedSubscription.model_validate(subscription.model_dump())
+
+    @router.get("", response_model=SubscriptionList, summary="List subscriptions (secrets are never shown again)")
+    async def list_subscriptions() -> SubscriptionList:
+        return SubscriptionList(webhooks=[sub.public() for sub in await runtime.outbox.subscriptions()])
+
+    @router.get("/{subscription_id}", response_model=Subscription, summary="One subscription")
+    async def show(subscription_id: str) -> Subscription:
+        return (await existing(runtime, subscription_id)).public()
+
+    @router.delete("/{subscription_id}", status_code=204, summary="Delete a subscription; pending deliveries stop")
+    async def unsubscribe(subscription_id: str) -> Response:
+        if not await runtime.outbox.remove_subscription(subscription_id):
+            raise not_found(subscription_id)
+        log.info("webhooks: deleted %s", subscription_id)
+        return Response(status_code=204)
+
+    @router.get(
+        "/{subscription_id}/deliveries", response_model=DeliveryList, summary="Recent deliveries and their attempts"
+    )
+    async def deliveries(subscription_id: str) -> DeliveryList:
+        await existing(runtime, subscription_id)
+        return DeliveryList(deliveries=[delivery.public() for delivery in await runtime.outbox.recent(subscription_id)])
+
+    @router.post(
+        "/{subscription_id}/test", status_code=202, response_model=Delivery, summary="Send a signed `ping` delivery"
+    )
+    async def send_test(subscription_id: str) -> Delivery:
+        subscription = await existing(runtime, subscription_id)
+        now = time.time()
+        delivery_id = "whd_" + uuid.uuid4().hex[:24]
+        body = delivery_body(PING_EVENT, delivery_id, None, runtime.public_url, now)
+        delivery = new_delivery(subscription.id, PING_EVENT, delivery_id, body, None, now)
+        await runtime.outbox.enqueue(delivery)
+        return delivery.public()
+
+    return router

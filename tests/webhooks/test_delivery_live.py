@@ -1,0 +1,137 @@
+"""Webhook deliveries across real processes: an API, a Celery worker, Redis and receivers on loopback."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from myspinbot.cli.procs import wait_until
+from tests.support.processes import LiveStack
+from tests.webhooks.receiver import Script, running_receiver
+from tests.webhooks.support import (
+    LOOPBACK_ENV,
+    deliveries,
+    documented_verify,
+    submit_and_finish,
+    subscribe,
+    wait_delivery,
+)
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
+    """An API and a worker allowed to deliver to 127.0.0.1 over http, with quick retries."""
+    stack = LiveStack(tmp_path_factory.mktemp("webhooks-stack"), extra_env=LOOPBACK_ENV).start()
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture
+def http(stack: LiveStack) -> Iterator[httpx.Client]:
+    """An HTTP client on the stack's API; the subscriptions a test made are deleted after it."""
+    with httpx.Client(base_url=stack.api_url, timeout=10) as client:
+        yield client
+        for subscription in client.get("/api/webhooks").json()["webhooks"]:
+            client.delete(f"/api/webhooks/{subscription['id']}")
+
+
+def test_receiver_gets_a_signed_job_succeeded(http: httpx.Client) -> None:
+    """A finished job reaches the receiver as job.succeeded, signed so the README's recipe verifies it."""
+    with running_receiver() as receiver:
+        subscription = subscribe(http, receiver.url, ["job.succeeded"])
+        job = submit_and_finish(http)
+        (request,) = receiver.wait_for(1)
+        delivery = wait_delivery(http, subscription["id"])
+
+    verify = documented_verify()
+    assert verify(subscription["secret"], request.headers, request.body)
+    assert not verify("whsec_wrong", request.headers, request.body)
+    assert not verify(subscription["secret"], request.headers, request.body + b" ")
+    body = json.loads(request.body)
+    assert body["event"] == "job.succeeded" == request.headers["x-myspinbot-event"]
+    assert body["job"]["id"] == job["id"] and body["job"]["state"] == "succeeded"
+    assert body["delivery_id"] == request.headers["x-myspinbot-delivery"] == delivery["id"]
+    assert body["job_url"].startswith("http://127.0.0.1:") and body["job_url"].endswith(f"/api/jobs/{job['id']}")
+    assert [attempt["status_code"] for attempt in delivery["attempts"]] == [200]
+    assert "secret" not in http.get(f"/api/webhooks/{subscription['id']}").json()
+
+
+def test_three_500s_then_200_is_one_delivery_after_three_failed_attempts(http: httpx.Client) -> None:
+    """5xx answers are retried with the same delivery id until a 2xx; one delivery records it all."""
+    with running_receiver(Script(statuses=[500, 500, 500], then=200)) as receiver:
+        subscription = subscribe(http, receiver.url, ["job.succeeded"])
+        submit_and_finish(http)
+        delivery = wait_delivery(http, subscription["id"])
+        requests = receiver.wait_for(4)
+
+    assert len(deliveries(http, subscription["id"])) == 1
+    assert [attempt["status_code"] for attempt in delivery["attempts"]] == [500, 500, 500, 200]
+    assert all(attempt["error"] == "HTTP 500" for attempt in delivery["attempts"][:3])
+    assert len(receiver.requests) == 4
+    assert {request.headers["x-myspinbot-delivery"] for request in requests} == {delivery["id"]}
+
+
+def test_a_delivery_pending_when_the_api_is_killed_is_sent_after_restart(stack: LiveStack, http: httpx.Client) -> None:
+    """SIGKILL of the delivering API mid-attempt: the restarted API sends it again, same delivery id."""
+    release = threading.Event()
+    with running_receiver(Script(hold=release)) as receiver:
+        subscription = subscribe(http, receiver.url, ["job.succeeded"])
+        submit_and_finish(http)
+        (first,) = receiver.wait_for(1)
+        assert stack.api is not None
+        stack.api.kill()
+        receiver.script.hold = None
+        release.set()
+        stack.start_api()
+        requests = receiver.wait_for(2, timeout=60)
+        delivery = wait_delivery(http, subscription["id"])
+
+    assert requests[1].headers["x-myspinbot-delivery"] == first.headers["x-myspinbot-delivery"] == delivery["id"]
+    assert requests[1].body == first.body
+    assert delivery["attempts"][-1]["status_code"] == 200
+
+
+def test_a_hanging_receiver_delays_neither_the_job_nor_another_receiver(stack: LiveStack, http: httpx.Client) -> None:
+    """While one receiver holds its request for 60 s, the job is finished and a second receiver is served."""
+    hang = threading.Event()
+    with (
+        running_receiver(Script(hold=hang, hold_seconds=60)) as stuck,
+        running_receiver() as healthy,
+    ):
+        stuck_sub = subscribe(http, stuck.url, ["job.succeeded"])
+        healthy_sub = subscribe(http, healthy.url, ["job.succeeded"])
+        job = submit_and_finish(http)
+        stuck.wait_for(1)
+        healthy_delivery = wait_delivery(http, healthy_sub["id"])
+        # The stuck receiver still holds its first request: its delivery has no finished attempt yet,
+        # so the job and the healthy receiver were done while it hung.
+        (stuck_delivery,) = deliveries(http, stuck_sub["id"])
+        assert stuck_delivery["state"] == "pending" and stuck_delivery["attempts"] == []
+        assert http.get("/health").status_code == 200
+        (healthy_request,) = healthy.wait_for(1)
+
+    assert job["state"] == "succeeded"
+    assert json.loads(healthy_request.body)["job"]["id"] == job["id"]
+    assert healthy_delivery["attempts"][0]["status_code"] == 200
+
+
+def test_metrics_show_outcomes_and_the_pending_outbox(stack: LiveStack, http: httpx.Client) -> None:
+    """/metrics counts succeeded deliveries and shows the outbox draining to zero."""
+    with running_receiver() as receiver:
+        subscription = subscribe(http, receiver.url, ["job.succeeded"])
+        submit_and_finish(http)
+        wait_delivery(http, subscription["id"])
+
+    def figure(line_start: str) -> float:
+        text = http.get("/metrics").text
+        return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(line_start))
+
+    wait_until(lambda: figure('myspinbot_webhook_deliveries_total{outcome="succeeded"}') >= 1, 10, what="metrics")
+    wait_until(lambda: figure("myspinbot_webhook_pending ") == 0, 10, what="an empty outbox")
+    assert figure('myspinbot_webhook_attempts_total{outcome="succeeded"}') >= 1
