@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Response
 from fastapi.exceptions import RequestValidationError
@@ -40,6 +41,24 @@ class SubscriptionList(BaseModel):
     webhooks: list[Subscription]
 
 
+ERROR_SHAPE = 'the common error body `{"error": {"status", "code", "message", "details"}}`'
+ERRORS = {
+    400: "Malformed body",
+    401: "Missing or wrong API token",
+    404: "No such webhook",
+    422: "A refused URL, unknown events or job types; `details` names the field",
+}
+
+
+def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error statuses a route may answer (all in the common shape)."""
+    return {status: {"description": f"{ERRORS[status]}; {ERROR_SHAPE}"} for status in (401, *statuses)}
+
+
+NOT_FOUND = documented(404)
+INVALID = documented(400, 422)
+
+
 def field_problem(field: str, message: str) -> RequestValidationError:
     """A 422 in the common error shape whose details name the field to fix."""
     return RequestValidationError([{"loc": ("body", field), "msg": message, "type": "value_error"}])
@@ -61,7 +80,13 @@ def build_webhook_router(kernel: Kernel) -> APIRouter:
     runtime = runtime_for(kernel)
     router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
 
-    @router.post("", status_code=201, response_model=CreatedSubscription, summary="Subscribe a URL to job events")
+    @router.post(
+        "",
+        status_code=201,
+        response_model=CreatedSubscription,
+        summary="Subscribe a URL to job events",
+        responses=INVALID,
+    )
     async def subscribe(request: NewSubscription) -> CreatedSubscription:
         try:
             await resolve_target(request.url, runtime.settings)
@@ -84,15 +109,25 @@ def build_webhook_router(kernel: Kernel) -> APIRouter:
         log.info("webhooks: subscribed %s to %s for %s", subscription.id, subscription.url, subscription.events)
         return CreatedSubscription.model_validate(subscription.model_dump())
 
-    @router.get("", response_model=SubscriptionList, summary="List subscriptions (secrets are never shown again)")
+    @router.get(
+        "",
+        response_model=SubscriptionList,
+        summary="List subscriptions (secrets are never shown again)",
+        responses=documented(),
+    )
     async def list_subscriptions() -> SubscriptionList:
         return SubscriptionList(webhooks=[sub.public() for sub in await runtime.outbox.subscriptions()])
 
-    @router.get("/{subscription_id}", response_model=Subscription, summary="One subscription")
+    @router.get("/{subscription_id}", response_model=Subscription, summary="One subscription", responses=NOT_FOUND)
     async def show(subscription_id: str) -> Subscription:
         return (await existing(runtime, subscription_id)).public()
 
-    @router.delete("/{subscription_id}", status_code=204, summary="Delete a subscription; pending deliveries stop")
+    @router.delete(
+        "/{subscription_id}",
+        status_code=204,
+        summary="Delete a subscription; pending deliveries stop",
+        responses=NOT_FOUND,
+    )
     async def unsubscribe(subscription_id: str) -> Response:
         if not await runtime.outbox.remove_subscription(subscription_id):
             raise not_found(subscription_id)
@@ -100,14 +135,21 @@ def build_webhook_router(kernel: Kernel) -> APIRouter:
         return Response(status_code=204)
 
     @router.get(
-        "/{subscription_id}/deliveries", response_model=DeliveryList, summary="Recent deliveries and their attempts"
+        "/{subscription_id}/deliveries",
+        response_model=DeliveryList,
+        summary="Recent deliveries and their attempts",
+        responses=NOT_FOUND,
     )
     async def deliveries(subscription_id: str) -> DeliveryList:
         await existing(runtime, subscription_id)
         return DeliveryList(deliveries=[delivery.public() for delivery in await runtime.outbox.recent(subscription_id)])
 
     @router.post(
-        "/{subscription_id}/test", status_code=202, response_model=Delivery, summary="Send a signed `ping` delivery"
+        "/{subscription_id}/test",
+        status_code=202,
+        response_model=Delivery,
+        summary="Send a signed `ping` delivery",
+        responses=NOT_FOUND,
     )
     async def send_test(subscription_id: str) -> Delivery:
         subscription = await existing(runtime, subscription_id)

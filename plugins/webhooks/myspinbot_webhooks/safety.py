@@ -114,7 +114,10 @@ async def resolve_target(url: str, settings: WebhookSettings, resolve: Resolver 
         addresses = [literal]
     else:
         try:
-            addresses = await resolve(host, port)
+            async with asyncio.timeout(settings.timeout_seconds):
+                addresses = await resolve(host, port)
         except OSError as error:
             raise UnsafeUrl(f"{host} does not resolve: {error}") from None
+        except TimeoutError:
+            raise UnsafeUrl(f"{host} did not resolve within {settings.timeout_seconds:g} s") from None
     return Target(url=parts, host=host, port=port, address=check_addresses(host, addresses, settings))
