@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import time
@@ -27,8 +28,8 @@ class Row:
 
     @property
     def ratio(self) -> float | None:
-        if self.baseline is None or self.baseline == 0:
-            return None
+        if self.baseline is None or self.baseline == 0 or not math.isfinite(self.ours + self.baseline):
+            return None  # NaN stands for "not measured in this run" (e.g. the case it needs did not run)
         return self.ours / self.baseline
 
     @property
@@ -108,6 +109,8 @@ class Report:
 
 
 def fmt(value: float) -> str:
+    if not math.isfinite(value):
+        return "-"
     if value == int(value):
         return f"{int(value):,}"
     if abs(value) >= 100:

@@ -7,16 +7,17 @@ import shutil
 import tempfile
 import time
 from collections.abc import Collection
+from importlib.metadata import version
 from pathlib import Path
 
 from bench.bare import BARE_QUEUE, make_celery
-from bench.cases import fanout, latency, loop_health, submit, workers
+from bench.cases import fanout, latency, loop_health, peer, submit, workers
 from bench.plan import Plan
 from bench.report import Report
 from bench.stack import BenchStack
 from myspinbot import Settings
 
-ALL_CASES = ("1", "2", "3", "4", "5")
+ALL_CASES = ("1", "2", "3", "4", "5", "6")
 
 
 def bare_worker_ready(stack: BenchStack, timeout: float = 60) -> None:
@@ -25,6 +26,14 @@ def bare_worker_ready(stack: BenchStack, timeout: float = 60) -> None:
     if BARE_QUEUE not in stack.bare_workers:
         stack.start_bare_worker(BARE_QUEUE)
     celery.tasks["bench.echo"].apply_async(queue=BARE_QUEUE).get(timeout=timeout)
+
+
+def software_versions(stack: BenchStack) -> dict[str, str]:
+    """What ran: our Python packages and the Redis server (the Node peer's are under `peer`)."""
+    found = {name: version(name) for name in ("celery", "kombu", "redis", "fastapi", "uvicorn", "pydantic")}
+    with stack.redis() as client:
+        found["redis-server"] = str(client.info("server")["redis_version"])
+    return found
 
 
 async def run_cases(stack: BenchStack, plan: Plan, report: Report, cases: Collection[str]) -> None:
@@ -57,6 +66,9 @@ async def run_cases(stack: BenchStack, plan: Plan, report: Report, cases: Collec
     if "5" in cases:
         await asyncio.to_thread(stack.ensure_worker)
         await fanout.run(stack, plan, report)
+    if "6" in cases:
+        await peer.run(stack, plan, report)
+    report.details["versions"] = software_versions(stack)
 
 
 async def run_bench(plan: Plan, command: str, cases: Collection[str] = ALL_CASES, keep: bool = False) -> Report:

@@ -109,4 +109,9 @@ async def run(stack: BenchStack, plan: Plan, report: Report, bare_celery: Celery
                 limit=limit,
             )
         )
-    report.details["latency"] = {"jobs": plan.latency_jobs, "warmup": WARMUP}
+    report.details["latency"] = {
+        "jobs": plan.latency_jobs,
+        "warmup": WARMUP,
+        "running_p50_ms": percentile(ours["running"], 50) * 1000,
+        "running_p99_ms": percentile(ours["running"], 99) * 1000,
+    }
