@@ -9,17 +9,21 @@
         api.download(job.id, "out/")
 
 It depends on the wire contract only (no kernel internals), so scripts and the dashboard can
-use it against any API they reach. `myspinbot_client.params` types `key=value` text by a job
-type's schema (`parse_params`, `parse_value`), raising `InputError`, as the CLI and the
-dashboard's forms do.
+use it against any API they reach: `myspinbot_client.models` (HTTP) and `myspinbot_client.frames`
+(/ws) are that contract as pydantic models, and the API answers with these same models.
+`myspinbot_client.params` types `key=value` text by a job type's schema (`parse_params`,
+`parse_value`), raising `InputError`, as the CLI and the dashboard's forms do.
 """
 
 from myspinbot_client.aio import AsyncMySpinBotClient
-from myspinbot_client.errors import ApiError, ApiUnavailable, FieldError
+from myspinbot_client.errors import ApiError, ApiUnavailable
 from myspinbot_client.models import (
     SNAPSHOT,
     Artifact,
     ArtifactStream,
+    ErrorBody,
+    EventName,
+    FieldError,
     FileField,
     Health,
     Job,
@@ -41,6 +45,8 @@ __all__ = [
     "Artifact",
     "ArtifactStream",
     "AsyncMySpinBotClient",
+    "ErrorBody",
+    "EventName",
     "FieldError",
     "FileField",
     "Health",

@@ -13,6 +13,7 @@ from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
 import httpx
+from pydantic import ValidationError
 
 from myspinbot_client.errors import ApiError, ApiUnavailable, error_from_response
 from myspinbot_client.models import (
@@ -66,10 +67,12 @@ class Call(Generic[T]):
         """The decoded result, or the `ApiError` the response stands for."""
         if response.is_success or response.status_code in self.also_ok:
             try:
-                body = response.json()
+                return self.decode(response.json())
+            except ValidationError as error:
+                message = f"{self.path} answered a body this client cannot read: {error}"
+                raise ApiError(response.status_code, "bad_response", message) from None
             except ValueError:
                 raise ApiError(response.status_code, "bad_response", f"{self.path} answered non-JSON") from None
-            return self.decode(body)
         raise error_from_response(response.status_code, response.content, response.reason_phrase)
 
 
@@ -82,14 +85,14 @@ def submit(
     path = f"/api/jobs/{_segment(job_type)}"
     params = dict(params or {})
     if not uploads:
-        return Call("POST", path, Job.from_json, json_body=params, headers=headers)
+        return Call("POST", path, Job.model_validate, json_body=params, headers=headers)
     form = {name: value if isinstance(value, str) else json.dumps(value) for name, value in params.items()}
-    return Call("POST", path, Job.from_json, form=form, uploads=uploads, headers=headers)
+    return Call("POST", path, Job.model_validate, form=form, uploads=uploads, headers=headers)
 
 
 def get_job(job_id: str) -> Call[Job]:
     """`GET /api/jobs/{id}`."""
-    return Call("GET", f"/api/jobs/{_segment(job_id)}", Job.from_json)
+    return Call("GET", f"/api/jobs/{_segment(job_id)}", Job.model_validate)
 
 
 def list_jobs(
@@ -97,17 +100,17 @@ def list_jobs(
 ) -> Call[JobPage]:
     """`GET /api/jobs` with its filters; `limit` is the page size."""
     query = {"state": state, "type": job_type, "limit": str(limit) if limit else None, "cursor": cursor}
-    return Call("GET", "/api/jobs", JobPage.from_json, query={k: str(v) for k, v in query.items() if v})
+    return Call("GET", "/api/jobs", JobPage.model_validate, query={k: str(v) for k, v in query.items() if v})
 
 
 def cancel(job_id: str) -> Call[Job]:
     """`POST /api/jobs/{id}/cancel`."""
-    return Call("POST", f"/api/jobs/{_segment(job_id)}/cancel", Job.from_json)
+    return Call("POST", f"/api/jobs/{_segment(job_id)}/cancel", Job.model_validate)
 
 
 def artifacts(job_id: str) -> Call[list[Artifact]]:
     """`GET /api/jobs/{id}/artifacts`."""
-    return Call("GET", f"/api/jobs/{_segment(job_id)}/artifacts", _list_of(Artifact.from_json))
+    return Call("GET", f"/api/jobs/{_segment(job_id)}/artifacts", _list_of(Artifact.model_validate))
 
 
 def metrics(job_id: str, names: Sequence[str] | None, since_step: int | None, max_points: int | None) -> Call[Metrics]:
@@ -135,17 +138,17 @@ def preview_path(job_id: str) -> str:
 
 def job_types() -> Call[list[JobType]]:
     """`GET /api/job-types`."""
-    return Call("GET", "/api/job-types", _list_of(JobType.from_json))
+    return Call("GET", "/api/job-types", _list_of(JobType.model_validate))
 
 
 def plugins() -> Call[list[Plugin]]:
     """`GET /api/plugins`."""
-    return Call("GET", "/api/plugins", _list_of(Plugin.from_json, key="plugins"))
+    return Call("GET", "/api/plugins", _list_of(Plugin.model_validate, key="plugins"))
 
 
 def health() -> Call[Health]:
     """`GET /health`; a 503 "degraded" answer is a result, not an error."""
-    return Call("GET", "/health", Health.from_json, also_ok=(503,))
+    return Call("GET", "/health", Health.model_validate, also_ok=(503,))
 
 
 def artifact_url(job_id: str, artifact: Artifact | str) -> str:

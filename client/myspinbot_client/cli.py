@@ -131,7 +131,7 @@ def run_submit(args: argparse.Namespace, client: MySpinBotClient) -> int:
     uploads = assign_files(job_type, args.file)
     job = client.submit(job_type.name, params, files=uploads or None, idempotency_key=args.idempotency_key)
     if _json(args) and not args.wait:
-        _print_json(job.raw)
+        _print_json(job.to_json())
     elif not _json(args):
         print(f"Submitted {job.type} job {job.id} ({job.state.value})", flush=True)
         if not args.wait:
@@ -161,7 +161,7 @@ def run_jobs(args: argparse.Namespace, client: MySpinBotClient) -> int:
     listed = client.list(state=args.state, job_type=args.job_type, limit=args.limit)
     if _json(args):
         for job in listed:
-            _print_json(job.raw)
+            _print_json(job.to_json())
         return ExitCode.OK
     rows = [(job.id, job.type, job.state.value, _progress_cell(job), _time_cell(job), _note(job)) for job in listed]
     if not rows:
@@ -178,7 +178,7 @@ def run_cancel(args: argparse.Namespace, client: MySpinBotClient) -> int:
     """Cancel a job: a queued one at once, a running one at its next step."""
     job = client.cancel(args.job_id)
     if _json(args):
-        _print_json(job.raw)
+        _print_json(job.to_json())
     elif job.state is JobState.CANCELLED:
         print(f"Cancelled {job.type} job {job.id}.")
     else:

@@ -4,19 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-
-@dataclass(frozen=True)
-class FieldError:
-    """One entry of an error's `details`: which parameter or upload field is wrong, and why."""
-
-    field: str | None
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.field}: {self.message}" if self.field else self.message
+from myspinbot_client.models import FieldError
 
 
 class ApiError(Exception):
@@ -99,9 +89,11 @@ def _field_errors(details: object) -> list[FieldError]:
     for item in details:
         if isinstance(item, Mapping):
             field = item.get("field")
-            errors.append(FieldError(str(field) if field is not None else None, str(item.get("message", ""))))
+            errors.append(
+                FieldError(field=str(field) if field is not None else None, message=str(item.get("message", "")))
+            )
         else:
-            errors.append(FieldError(None, str(item)))
+            errors.append(FieldError(message=str(item)))
     return errors
 
 

@@ -118,8 +118,7 @@ def _check_file(field: FileField, path: Path, job_type: JobType) -> None:
 
 
 def _accepted(field: FileField) -> str:
-    extensions = field.extensions + field.archive_extensions
-    return "accepts " + ", ".join(extensions) if extensions else "any file"
+    return "accepts " + ", ".join(field.accepted) if field.accepted else "any file"
 
 
 def _parse_one(node: Schema, text: str, root: Schema, field: str) -> Any:

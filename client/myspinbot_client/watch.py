@@ -18,10 +18,12 @@ from typing import Any
 from websockets.exceptions import InvalidStatus
 
 from myspinbot_client.errors import ApiError, ApiUnavailable, error_from_body, error_from_response
+from myspinbot_client.frames import ErrorFrame, EventFrame, HelloFrame, SnapshotFrame, parse_frame
 from myspinbot_client.models import SNAPSHOT, Job, JobEvent, JobState
 
 EVENTS_TRIMMED = "events_trimmed"
 START_OF_STREAM = "0-0"
+WATCHED_FRAMES = frozenset({"hello", "snapshot", "event", "error"})
 
 
 class WatchTimeoutError(TimeoutError):
@@ -107,28 +109,34 @@ class WatchSession:
 
     def receive(self, frame: Mapping[str, Any]) -> list[JobEvent]:
         """The events to yield for one server frame; raises `ApiError` for an error frame."""
-        kind = frame.get("type")
-        if kind == "hello":
-            self.hello_id = str(frame.get("last_event_id") or START_OF_STREAM)
+        if frame.get("type") not in WATCHED_FRAMES:
+            return []  # pong, subscribed and frame types added later
+        try:
+            parsed = parse_frame(frame)
+        except ValueError as invalid:
+            raise ApiError(
+                200, "bad_frame", f"the server sent a {frame.get('type')} frame this client cannot read: {invalid}"
+            ) from None
+        if isinstance(parsed, HelloFrame):
+            self.hello_id = parsed.last_event_id or START_OF_STREAM
             if self.cursor is None:
                 self.cursor = self.hello_id
             return []
-        if kind == "snapshot":
-            jobs = [Job.from_json(job) for job in frame.get("jobs") or ()]
+        if isinstance(parsed, SnapshotFrame):
             if self._resume_lost:
                 # The events we missed are gone and a watch of every job gets only the active ones:
                 # a job we last saw active that is not among them changed unseen; read it again.
-                present = {job.id for job in jobs}
+                present = {job.id for job in parsed.jobs}
                 self.stale = [
                     job_id for job_id, state in self._states.items() if not state.finished and job_id not in present
                 ]
                 self._resume_lost = False
-            events = (self.observe(job) for job in jobs)
+            events = (self.observe(job) for job in parsed.jobs)
             return [event for event in events if event is not None]
-        if kind == "event":
-            event = self._stream_event(frame)
+        if isinstance(parsed, EventFrame):
+            event = self._stream_event(parsed)
             return [event] if event is not None else []
-        if kind == "error":
+        if isinstance(parsed, ErrorFrame):
             error = error_from_body(0, frame)
             if error.code != EVENTS_TRIMMED:
                 raise error
@@ -136,7 +144,7 @@ class WatchSession:
             self.trimmed += 1
             self._resume_lost = True
             self.cursor = self.hello_id or self.cursor
-        return []  # pong and frame types added later
+        return []
 
     def take_stale(self) -> list[str]:
         """The job ids to read again with `get` (and pass to `observe`), once each."""
@@ -148,19 +156,17 @@ class WatchSession:
         if not self._wanted(job) or self._seen(job, allow_same=False):
             return None
         self._remember(job)
-        return JobEvent(None, SNAPSHOT, job)
+        return JobEvent(event=SNAPSHOT, job=job)
 
-    def _stream_event(self, frame: Mapping[str, Any]) -> JobEvent | None:
-        event_id = str(frame.get("id") or "")
-        if event_id:
-            if not is_after(event_id, self.cursor):
+    def _stream_event(self, frame: EventFrame) -> JobEvent | None:
+        if frame.id:
+            if not is_after(frame.id, self.cursor):
                 return None  # replayed after a reconnection but already yielded
-            self.cursor = event_id
-        job = Job.from_json(frame["job"])
-        if not self._wanted(job) or self._seen(job, allow_same=True):
+            self.cursor = frame.id
+        if not self._wanted(frame.job) or self._seen(frame.job, allow_same=True):
             return None
-        self._remember(job)
-        return JobEvent(event_id or None, str(frame.get("event", "")), job)
+        self._remember(frame.job)
+        return frame.job_event()
 
     def _wanted(self, job: Job) -> bool:
         return self.job_ids is None or job.id in self.job_ids
@@ -168,13 +174,12 @@ class WatchSession:
     def _seen(self, job: Job, *, allow_same: bool) -> bool:
         # A state read with `get` may be newer than events still in flight: never go back.
         seen = self._versions.get(job.id)
-        if job.version is None or seen is None:
+        if seen is None:
             return False
         return job.version < seen or (job.version == seen and not allow_same)
 
     def _remember(self, job: Job) -> None:
-        if job.version is not None:
-            self._versions[job.id] = max(job.version, self._versions.get(job.id, job.version))
+        self._versions[job.id] = max(job.version, self._versions.get(job.id, job.version))
         self._states[job.id] = job.state
 
 

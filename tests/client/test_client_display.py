@@ -10,13 +10,13 @@ from rich.console import Console
 
 from myspinbot_client.display import (
     JsonLinesView,
-    LiveBarView,
     PlainLinesView,
     format_eta,
     format_size,
     outcome_text,
     progress_text,
 )
+from myspinbot_client.live_bars import LiveBarView
 from myspinbot_client.models import SNAPSHOT, Job, JobEvent
 
 JOB = "f" * 32
@@ -24,11 +24,12 @@ JOB = "f" * 32
 
 def job(**fields: Any) -> Job:
     base: dict[str, Any] = {"id": JOB, "type": "generate", "state": "running", "step": 0, "total": 25}
-    return Job.from_json({**base, **fields})
+    base["created_at"] = "2026-01-01T00:00:00.000Z"
+    return Job.model_validate({**base, **fields})
 
 
 def event(name: str = "job.progress", stream_id: str | None = "1-0", **fields: Any) -> JobEvent:
-    return JobEvent(stream_id, name, job(**fields))
+    return JobEvent(id=stream_id, event=name, job=job(**fields))
 
 
 def test_progress_text_has_state_steps_percent_message_and_eta() -> None:
@@ -45,7 +46,7 @@ def test_plain_lines_print_each_change_once() -> None:
     out = io.StringIO()
     view = PlainLinesView(out)
     view.show(event(step=1, progress=0.04, message="step 1"))
-    view.show(JobEvent(None, SNAPSHOT, job(step=1, progress=0.04, message="step 1")))
+    view.show(JobEvent(event=SNAPSHOT, job=job(step=1, progress=0.04, message="step 1")))
     view.show(event("job.succeeded", "2-0", state="succeeded", step=25, progress=1.0, message="done"))
     assert out.getvalue().splitlines() == [
         f"{JOB} generate running 1/25 4% step 1",
@@ -57,7 +58,7 @@ def test_json_lines_carry_every_event_as_the_ws_frame_shape() -> None:
     """Each event prints one JSON object with id, event and the full job, snapshots included."""
     out = io.StringIO()
     view = JsonLinesView(out)
-    view.show(JobEvent(None, SNAPSHOT, job(step=1)))
+    view.show(JobEvent(event=SNAPSHOT, job=job(step=1)))
     view.show(event(step=2))
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [(line["id"], line["event"], line["job"]["step"]) for line in lines] == [

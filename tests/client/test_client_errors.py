@@ -24,7 +24,7 @@ def test_the_common_error_shape_decodes_with_its_field_errors() -> None:
     }
     error = error_from_response(422, json.dumps(body).encode())
     assert (error.status, error.code, error.message) == (422, "invalid_params", "invalid parameters: num_frames")
-    assert error.details == [FieldError("num_frames", "must be 4k+1")]
+    assert error.details == [FieldError(field="num_frames", message="must be 4k+1")]
     assert "num_frames: must be 4k+1" in str(error)
     assert error.to_json() == body
 

@@ -36,7 +36,9 @@ class DemoParams(BaseModel):
 
 def demo_type(files: list[dict[str, object]] | None = None) -> JobType:
     """A job type as the API lists it, with the schema pydantic makes for `DemoParams`."""
-    return JobType.from_json({"name": "demo", "params_schema": DemoParams.model_json_schema(), "files": files or []})
+    return JobType.model_validate(
+        {"name": "demo", "params_schema": DemoParams.model_json_schema(), "files": files or []}
+    )
 
 
 def parse(*items: str) -> dict[str, object]:

@@ -15,6 +15,7 @@ JOB = "a" * 32
 
 def job(step: int, state: str = "running", version: int | None = None, job_id: str = JOB) -> dict[str, Any]:
     body: dict[str, Any] = {"id": job_id, "type": "sleepy", "state": state, "step": step, "total": 5}
+    body["created_at"] = "2026-01-01T00:00:00.000Z"
     body["version"] = step + 2 if version is None else version
     return body
 
@@ -83,11 +84,11 @@ def test_a_state_older_than_one_already_shown_is_dropped() -> None:
     session = WatchSession([JOB])
     session.connected()
     feed(session, hello("5-0"))
-    current = session.observe(Job.from_json(job(3)))
+    current = session.observe(Job.model_validate(job(3)))
     assert current is not None and current.is_snapshot
     assert feed(session, {"type": "snapshot", "jobs": [job(2)]}) == []
     assert feed(session, event("6-0", 2), event("7-0", 4)) == [("7-0", 4)]
-    assert session.observe(Job.from_json(job(4))) is None
+    assert session.observe(Job.model_validate(job(4))) is None
 
 
 def test_trimmed_events_fall_back_to_the_snapshot_and_the_new_position() -> None:
@@ -120,7 +121,7 @@ def test_jobs_missing_from_the_snapshot_after_a_lost_resume_are_read_again() -> 
     feed(session, hello("90-0"), trimmed, {"type": "snapshot", "jobs": [job(4, job_id=other)]})
     assert session.take_stale() == [JOB]
     assert session.take_stale() == []
-    assert session.observe(Job.from_json(job(5, "succeeded"))) is not None
+    assert session.observe(Job.model_validate(job(5, "succeeded"))) is not None
 
 
 def test_an_error_frame_raises_an_api_error_that_says_whether_to_retry() -> None:

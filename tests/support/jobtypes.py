@@ -7,7 +7,7 @@ import zlib
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from myspinbot import JobContext, JobType, hookimpl
+from myspinbot import FileSpec, JobContext, JobType, hookimpl
 
 
 class SleepyParams(BaseModel):
@@ -71,10 +71,28 @@ def run_probe(ctx: JobContext, params: ProbeParams) -> dict[str, int]:
     return {"steps": params.steps}
 
 
+class InputsParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def run_inputs(ctx: JobContext, params: InputsParams) -> dict[str, list[str]]:
+    ctx.progress(1, 1, f"{len(ctx.inputs)} file(s) received")
+    return {"inputs": sorted(path.name for path in ctx.inputs)}
+
+
+# One field with no extensions (any file) and one declared in upper case: the file-name rule
+# (no extensions = any file, case-insensitive) must read the same in the API, client and dashboard.
+INPUTS_FILES = (
+    FileSpec(field="files", max_count=3, description="Any file"),
+    FileSpec(field="images", extensions=(".PNG",), max_count=2, description="PNG images"),
+)
+
+
 @hookimpl
 def register_job_types() -> list[JobType]:
     return [
         JobType(name="sleepy", title="Sleepy (test)", params=SleepyParams, run=run_sleepy),
         JobType(name="failing", title="Failing (test)", params=FailingParams, run=run_failing),
         JobType(name="probe", title="Telemetry probe (test)", params=ProbeParams, run=run_probe),
+        JobType(name="inputs", title="Inputs (test)", params=InputsParams, run=run_inputs, files=INPUTS_FILES),
     ]

@@ -104,7 +104,7 @@ def train_with_uploads(ui: DashboardPage, api: MySpinBotClient, dataset: list[Pa
     ui.shot("05-train-files-picked")
 
     short_id = ui.submit()
-    inputs = job_by_short_id(api, short_id).raw["inputs"]
+    inputs = job_by_short_id(api, short_id).inputs
     assert len(inputs) == len(dataset), inputs
     watch_progress(ui, short_id, timeout=90)
     lora = ui.row(short_id).get_by_role("button", name=re.compile(r"\.safetensors"))

@@ -38,7 +38,7 @@ class Params(BaseModel):
 
 
 def job_type(files: tuple[dict[str, object], ...] = ()) -> JobType:
-    return JobType.from_json(
+    return JobType.model_validate(
         {"name": "demo", "title": "Demo", "params_schema": Params.model_json_schema(), "files": list(files)}
     )
 
@@ -120,10 +120,10 @@ def test_api_errors_land_on_their_fields() -> None:
         "invalid_params",
         "invalid parameters: width, seed",
         [
-            FieldError("width", "Input should be a multiple of 16"),
-            FieldError("body.seed", "must be ≥ 0"),
-            FieldError("init_image", "not an image"),
-            FieldError(None, "something else"),
+            FieldError(field="width", message="Input should be a multiple of 16"),
+            FieldError(field="body.seed", message="must be ≥ 0"),
+            FieldError(field="init_image", message="not an image"),
+            FieldError(field=None, message="something else"),
         ],
     )
     placed = api_errors(error, form)
@@ -148,15 +148,20 @@ def test_api_errors_land_on_their_fields() -> None:
 def test_picked_files_are_checked_before_upload(picked: list[PickedFile], problem: str | None) -> None:
     """Extensions, size and count are checked against what the job type accepts."""
     upload = FileField(
-        "files", extensions=(".png", ".txt"), archive_extensions=(".zip",), min_count=1, max_count=3, max_bytes=1000
+        field="files",
+        extensions=(".png", ".txt"),
+        archive_extensions=(".zip",),
+        min_count=1,
+        max_count=3,
+        max_bytes=1000,
     )
     assert check_files(upload, picked) == problem
 
 
 def test_accepted_extensions_read_as_a_list() -> None:
     """The hint under a picker lists what it takes."""
-    assert accepted_text(FileField("f", extensions=(".png",))) == ".png"
-    assert accepted_text(FileField("f")) == "any file"
+    assert accepted_text(FileField(field="f", extensions=(".png",))) == ".png"
+    assert accepted_text(FileField(field="f")) == "any file"
 
 
 def test_a_third_party_schema_needs_no_dashboard_change() -> None:
@@ -168,7 +173,7 @@ def test_a_third_party_schema_needs_no_dashboard_change() -> None:
         "title": "UpscaleParams",
         "type": "object",
     }
-    form = form_of(JobType.from_json({"name": "upscale", "title": "Upscale", "params_schema": schema}))
+    form = form_of(JobType.model_validate({"name": "upscale", "title": "Upscale", "params_schema": schema}))
     assert [(spec.name, spec.kind, spec.initial) for spec in form.fields] == [("factor", FieldKind.INTEGER, "2")]
     assert collect(form, {"factor": "3"}) == ({"factor": 3}, {})
     assert collect(form, {"factor": "5"})[1] == {"factor": "Must be ≤ 4, got 5"}

@@ -11,7 +11,7 @@ from myspinbot_ui.state import JobBoard, JobFilter, is_newer
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
 
-def job(job_id: str = "a", *, version: int | None = 1, state: str = "queued", minutes: int = 0, **extra: Any) -> Job:
+def job(job_id: str = "a", *, version: int = 1, state: str = "queued", minutes: int = 0, **extra: Any) -> Job:
     data = {
         "id": job_id,
         "type": extra.pop("type", "generate"),
@@ -20,11 +20,11 @@ def job(job_id: str = "a", *, version: int | None = 1, state: str = "queued", mi
         "created_at": (T0 + timedelta(minutes=minutes)).isoformat(),
         **extra,
     }
-    return Job.from_json(data)
+    return Job.model_validate(data)
 
 
 def event(event_id: str, item: Job, name: str = "job.progress") -> JobEvent:
-    return JobEvent(event_id, name, item)
+    return JobEvent(id=event_id, event=name, job=item)
 
 
 def test_a_newer_version_replaces_the_job() -> None:
@@ -46,11 +46,11 @@ def test_an_event_older_than_the_snapshot_is_ignored() -> None:
     assert board.get("a").state is JobState.SUCCEEDED  # type: ignore[union-attr]
 
 
-def test_without_versions_a_finished_job_never_goes_back() -> None:
-    """When versions are missing, a finished job is not turned back into an active one."""
-    done = job(version=None, state="cancelled")
-    assert not is_newer(job(version=None, state="running"), done)
-    assert is_newer(job(version=None, state="failed", error="x"), job(version=None, state="running"))
+def test_when_versions_do_not_tell_a_finished_job_never_goes_back() -> None:
+    """With equal versions (an API that does not count them), a finished job never turns back into an active one."""
+    done = job(version=0, state="cancelled")
+    assert not is_newer(job(version=0, state="running"), done)
+    assert is_newer(job(version=0, state="failed", error="x"), job(version=0, state="running"))
 
 
 def test_the_resume_point_only_moves_forward() -> None:
@@ -58,7 +58,7 @@ def test_the_resume_point_only_moves_forward() -> None:
     board = JobBoard()
     board.apply_event(event("1700000000005-0", job(version=2)))
     board.apply_event(event("1700000000003-1", job(version=1)))
-    board.apply_event(JobEvent(None, "snapshot", job(version=3)))
+    board.apply_event(JobEvent(event="snapshot", job=job(version=3)))
     assert board.last_event_id == "1700000000005-0"
     board.apply_event(event("1700000000005-1", job(version=4)))
     assert board.last_event_id == "1700000000005-1"
@@ -79,9 +79,11 @@ def test_the_first_hello_is_the_resume_point_until_an_event_comes() -> None:
 def test_raw_frames_apply_snapshots_and_events() -> None:
     """`snapshot` and `event` frames update the board; hello, pong and unknown frames do not."""
     board = JobBoard()
-    snapshot = {"type": "snapshot", "jobs": [job("a").raw, job("b", minutes=1).raw]}
+    snapshot = {"type": "snapshot", "jobs": [job("a").to_json(), job("b", minutes=1).to_json()]}
     assert board.apply_frame(snapshot)
-    assert board.apply_frame({"type": "event", "id": "9-0", "event": "job.started", "job": job("a", version=2).raw})
+    assert board.apply_frame(
+        {"type": "event", "id": "9-0", "event": "job.started", "job": job("a", version=2).to_json()}
+    )
     for frame in ({"type": "hello", "last_event_id": "9-0"}, {"type": "pong"}, {"type": "whatever"}):
         assert not board.apply_frame(frame)
     assert len(board) == 2 and board.last_event_id == "9-0"
@@ -111,9 +113,9 @@ def test_pages_are_tracked_per_filter() -> None:
     board = JobBoard()
     failed = JobFilter(state=JobState.FAILED)
     assert board.page_cursor(failed).has_more and not board.page_cursor(failed).loaded
-    board.add_page(failed, JobPage([job("x", state="failed")], next_cursor="c2"))
+    board.add_page(failed, JobPage(jobs=[job("x", state="failed")], next_cursor="c2"))
     assert board.page_cursor(failed).loaded and board.page_cursor(failed).next_cursor == "c2"
-    board.add_page(failed, JobPage([job("y", state="failed", minutes=-1)], next_cursor=None))
+    board.add_page(failed, JobPage(jobs=[job("y", state="failed", minutes=-1)], next_cursor=None))
     assert not board.page_cursor(failed).has_more
     assert not board.page_cursor(JobFilter()).loaded
     assert [item.id for item in board.jobs(failed)] == ["x", "y"]

@@ -5,10 +5,10 @@ from __future__ import annotations
 from myspinbot_client import ApiError, ApiUnavailable, Health
 from myspinbot_ui.status import BackendStatus, LiveState, Reach
 
-OK = Health.from_json(
+OK = Health.model_validate(
     {"status": "ok", "checks": {"api": {"status": "ok"}, "redis": {"status": "ok"}, "workers": {"online": 2}}}
 )
-DEGRADED = Health.from_json(
+DEGRADED = Health.model_validate(
     {"status": "degraded", "checks": {"redis": {"status": "error", "error": "connection refused"}}}
 )
 

@@ -195,7 +195,7 @@ def check_files(upload: FileField, picked: Sequence[PickedFile]) -> str | None:
 
 def accepted_text(upload: FileField) -> str:
     """The accepted extensions, for a hint: ".png, .jpg or .zip"."""
-    extensions = list(upload.extensions + upload.archive_extensions)
+    extensions = list(upload.accepted)
     if not extensions:
         return "any file"
     return ", ".join(extensions[:-1]) + f" or {extensions[-1]}" if len(extensions) > 1 else extensions[0]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from myspinbot_client import Job, JobEvent, JobPage, JobState
+from myspinbot_client.frames import EventFrame, SnapshotFrame, parse_frame
 from myspinbot_client.watch import is_after
 
 ACTIVE_STATES = (JobState.QUEUED, JobState.RUNNING)
@@ -45,7 +46,7 @@ class PageCursor:
 
 def is_newer(new: Job, held: Job) -> bool:
     """Whether `new` is a later state of the job than `held` (versions decide; else never un-finish)."""
-    if new.version is not None and held.version is not None:
+    if new.version != held.version:
         return new.version > held.version
     if held.finished and not new.finished:
         return False
@@ -53,8 +54,7 @@ def is_newer(new: Job, held: Job) -> bool:
 
 
 def _newest_first(job: Job) -> tuple[float, str]:
-    created = job.created_at.timestamp() if job.created_at is not None else float("inf")
-    return (-created, job.id)
+    return (-job.created_at.timestamp(), job.id)
 
 
 class JobBoard:
@@ -114,15 +114,13 @@ class JobBoard:
 
     def apply_frame(self, frame: Mapping[str, Any]) -> bool:
         """Apply a raw /ws frame: a `snapshot` (many jobs) or an `event` (one); others change nothing."""
-        kind = frame.get("type")
-        if kind == "snapshot":
-            return self.apply_all(Job.from_json(item) for item in frame.get("jobs") or ())
-        if kind == "event" and isinstance(frame.get("job"), Mapping):
-            event_id = frame.get("id")
-            event = JobEvent(
-                str(event_id) if event_id else None, str(frame.get("event", "")), Job.from_json(frame["job"])
-            )
-            return self.apply_event(event)
+        if frame.get("type") not in ("snapshot", "event"):
+            return False
+        parsed = parse_frame(frame)
+        if isinstance(parsed, SnapshotFrame):
+            return self.apply_all(parsed.jobs)
+        if isinstance(parsed, EventFrame):
+            return self.apply_event(parsed.job_event())
         return False
 
     def add_page(self, job_filter: JobFilter, page: JobPage) -> bool:

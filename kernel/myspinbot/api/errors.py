@@ -2,6 +2,7 @@
 
 `{"error": {"status": int, "code": str, "message": str, "details": [...]}}`; `details` is left
 out when empty. For 422, each detail is `{"field": <parameter or file field>, "message": ...}`.
+The shape is the client's wire model `myspinbot_client.models.ErrorBody`.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from myspinbot.core.store import StoreUnavailable
+from myspinbot_client.models import ErrorBody
 
 log = logging.getLogger(__name__)
 
@@ -33,26 +35,6 @@ STATUS_CODES = {
     500: "internal_error",
     503: "unavailable",
 }
-
-
-class ErrorDetail(BaseModel):
-    """One thing to fix: the parameter, file field or header, and what is wrong with it."""
-
-    field: str
-    message: str
-
-
-class ErrorInfo(BaseModel):
-    status: int
-    code: str
-    message: str
-    details: list[ErrorDetail] | None = None
-
-
-class ErrorBody(BaseModel):
-    """The body of every error response."""
-
-    error: ErrorInfo
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

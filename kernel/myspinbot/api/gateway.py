@@ -27,8 +27,9 @@ SLOW_CLOSE_REASON = "too slow: outbox full; reconnect with last_event_id"
 
 def event_frame(event: JobEvent) -> str:
     """The JSON text of an event frame, built once per event and shared by every client."""
+    # Hand-joined for speed; tests/events check it against myspinbot_client.frames.EventFrame.
     job_json = event.job.model_dump_json()
-    return f'{{"type":"event","id":"{event.id}","event":"{event.event.value}","job":{job_json}}}'
+    return f'{{"type":"event","id":"{event.id}","event":"{event.event}","job":{job_json}}}'
 
 
 class GatewayClient:

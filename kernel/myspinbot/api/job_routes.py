@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import FileResponse, Response
-from pydantic import BaseModel
 
 from myspinbot.api.deps import KernelDep, StoreDep
 from myspinbot.api.errors import ApiError, error_responses
@@ -16,7 +15,7 @@ from myspinbot.core.jobs import Artifact, EventName, Job, JobState
 from myspinbot.core.jobtypes import JobType
 from myspinbot.core.kernel import Kernel
 from myspinbot.core.lifecycle import finish
-from myspinbot.core.store import JobStore, VersionConflict
+from myspinbot.core.store import JobPage, JobStore, VersionConflict
 
 JobId = Annotated[str, Path(description="A job id (32 hex characters)")]
 ERRORS = error_responses(401, 404, 422, 503)
@@ -52,13 +51,6 @@ def request_body_for(job_type: JobType) -> dict[str, Any]:
             "content": content,
         }
     }
-
-
-class JobListing(BaseModel):
-    """One page of `GET /api/jobs`."""
-
-    jobs: list[Job]
-    next_cursor: str | None
 
 
 def submitter(request: Request) -> Submitter:
@@ -115,7 +107,7 @@ def build_job_router(kernel: Kernel) -> APIRouter:
         job, _ = await submitter(request).submit(job_type_or_404(kernel, job_type), request)
         return accepted(job)
 
-    @router.get("/jobs", summary="List jobs, newest first", response_model=JobListing)
+    @router.get("/jobs", summary="List jobs, newest first", response_model=JobPage)
     async def list_jobs(
         store: StoreDep,
         kernel: KernelDep,
@@ -125,10 +117,9 @@ def build_job_router(kernel: Kernel) -> APIRouter:
         cursor: Annotated[
             str | None, Query(pattern=r"^\d{1,19}$", description="next_cursor of the previous page")
         ] = None,
-    ) -> JobListing:
+    ) -> JobPage:
         """A page of jobs and the cursor of the next page (null on the last)."""
-        page = await store.list(state=state, job_type=type, limit=limit, cursor=cursor)
-        return JobListing(jobs=page.jobs, next_cursor=page.next_cursor)
+        return await store.list(state=state, job_type=type, limit=limit, cursor=cursor)
 
     @router.get("/jobs/{job_id}", response_model=Job, summary="A job's state")
     async def get_job(job_id: JobId, store: StoreDep) -> Job:

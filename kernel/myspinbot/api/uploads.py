@@ -52,7 +52,7 @@ def group_uploads(
             )
         name = upload.filename or ""
         if not spec.accepts(name):
-            allowed = ", ".join((*spec.extensions, *spec.archive_extensions))
+            allowed = ", ".join(spec.accepted)
             raise ApiError(
                 415,
                 f"{name!r} is not an accepted file type for {field!r}; accepted: {allowed}",
@@ -132,10 +132,9 @@ def unique_path(folder: Path, filename: str) -> Path:
 
 def check_content(spec: FileSpec, path: Path, limits: UploadLimits) -> None:
     """Images must decode as images; archives must be safe to unpack."""
-    lower = path.name.lower()
-    if lower.endswith(spec.archive_extensions):
+    if spec.is_archive(path.name):
         check_zip(spec, path, limits)
-    elif lower.endswith(IMAGE_EXTENSIONS):
+    elif path.name.lower().endswith(IMAGE_EXTENSIONS):
         check_image(spec.field, path)
 
 
@@ -179,7 +178,7 @@ def check_zip(spec: FileSpec, path: Path, limits: UploadLimits) -> None:
                 raise reject(f"member {info.filename!r} is a link or a special file, not a regular file")
             if member.name.startswith("__MACOSX") or "__MACOSX" in member.parts or member.name.startswith("."):
                 continue
-            if not member.name.lower().endswith(spec.extensions):
+            if not spec.accepts_member(member.name):
                 raise reject(f"member {info.filename!r} is not one of {', '.join(spec.extensions)}")
             if info.compress_size and info.file_size / info.compress_size > MAX_ZIP_RATIO:
                 raise reject(f"member {info.filename!r} expands {info.file_size // info.compress_size}x: refused")

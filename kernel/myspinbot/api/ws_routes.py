@@ -11,12 +11,13 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from myspinbot.api.deps import bearer_token, token_matches
-from myspinbot.api.errors import error_body
 from myspinbot.api.gateway import EventGateway, GatewayClient, event_frame
 from myspinbot.core.jobfiles import JOB_ID
 from myspinbot.core.jobs import utc_now
 from myspinbot.core.kernel import Kernel
 from myspinbot.core.store import EventsTrimmed, JobStore, StoreUnavailable, stream_key
+from myspinbot_client.frames import ErrorFrame, HelloFrame, PongFrame, SnapshotFrame, SubscribedFrame
+from myspinbot_client.models import ErrorInfo
 
 EVENT_ID = re.compile(r"^\d{1,20}(-\d{1,20})?$")
 REPLAY_PAGE = 500
@@ -28,7 +29,8 @@ ws_router = APIRouter()
 
 
 def error_frame(status: int, code: str, message: str) -> str:
-    return json.dumps({"type": "error", **error_body(status, code, message)})
+    """An error frame in the common error shape."""
+    return ErrorFrame(error=ErrorInfo(status=status, code=code, message=message)).model_dump_json(exclude_none=True)
 
 
 def parse_jobs(value: Any) -> set[str] | None:
@@ -53,7 +55,7 @@ async def snapshot_frame(store: JobStore, jobs: set[str] | None) -> str:
         found = await store.active_jobs()
     else:
         found = [job for job in await asyncio.gather(*(store.get(job_id) for job_id in jobs)) if job is not None]
-    return json.dumps({"type": "snapshot", "jobs": [job.model_dump(mode="json") for job in found]})
+    return SnapshotFrame(jobs=found).model_dump_json()
 
 
 async def replay(client: GatewayClient, gateway: EventGateway, store: JobStore, last_id: str) -> None:
@@ -109,9 +111,7 @@ async def job_events(websocket: WebSocket) -> None:
     client.jobs = jobs
     store = kernel.store
     try:
-        await client.send_now(
-            json.dumps({"type": "hello", "server_time": utc_now(), "last_event_id": gateway.position})
-        )
+        await client.send_now(HelloFrame(server_time=utc_now(), last_event_id=gateway.position).model_dump_json())
         try:
             if last_id is not None:
                 await replay(client, gateway, store, last_id)
@@ -175,15 +175,15 @@ async def handle_frame(text: str, client: GatewayClient, store: JobStore) -> Non
         return
     op = message.get("op")
     if op == "ping":
-        client.offer(json.dumps({"type": "pong", "server_time": utc_now()}))
+        client.offer(PongFrame(server_time=utc_now()).model_dump_json())
     elif op == "subscribe":
         try:
             client.jobs = parse_jobs(message.get("jobs", "*"))
         except ValueError as error:
             client.offer(error_frame(422, "invalid_params", str(error)))
             return
-        subscribed: Any = "*" if client.jobs is None else sorted(client.jobs)
-        client.offer(json.dumps({"type": "subscribed", "jobs": subscribed}))
+        subscribed = SubscribedFrame(jobs="*" if client.jobs is None else sorted(client.jobs))
+        client.offer(subscribed.model_dump_json())
         client.offer(await snapshot_frame(store, client.jobs))
     else:
         client.offer(error_frame(400, "unknown_op", f"unknown op {op!r}; use 'subscribe' or 'ping'"))

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel
 
+from myspinbot_client.models import FileField
+
 if TYPE_CHECKING:
     from myspinbot.core.context import JobContext
     from myspinbot.core.jobs import Job
@@ -29,27 +31,14 @@ class ParamError(ValueError):
         self.message = message
 
 
-@dataclass(frozen=True)
-class FileSpec:
-    """The uploads a job type accepts under one multipart field.
+class FileSpec(FileField):
+    """The uploads a job type accepts under one multipart field: the client's wire `FileField`.
 
-    `max_bytes` of None means the server's `MYSPINBOT_MAX_UPLOAD_BYTES`.
-    `archive_extensions` are archives (".zip") whose members must themselves have one of
-    `extensions`; they are checked before the job is accepted.
+    One rule everywhere: no extensions means any file, and names compare case-insensitively
+    (`accepts`, `is_archive`, `accepts_member`). `max_bytes` of None means the server's
+    `MYSPINBOT_MAX_UPLOAD_BYTES`. `archive_extensions` are archives (".zip") whose members must
+    themselves have one of `extensions`; they are checked before the job is accepted.
     """
-
-    field: str = "files"
-    extensions: tuple[str, ...] = ()
-    max_count: int = 1
-    min_count: int = 0
-    max_bytes: int | None = None
-    archive_extensions: tuple[str, ...] = ()
-    description: str = ""
-
-    def accepts(self, filename: str) -> bool:
-        """Whether a file of this name may be uploaded under this field."""
-        lower = filename.lower()
-        return lower.endswith(self.extensions) or lower.endswith(self.archive_extensions)
 
 
 class JobReader(Protocol):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import Any
 
 from myspinbot.core.jobs import (
@@ -11,7 +12,6 @@ from myspinbot.core.jobs import (
     Job,
     JobState,
     job_links,
-    parse_time,
     utc_now,
 )
 
@@ -64,11 +64,11 @@ def advance(job: Job, step: int, total: int, message: str, now: float | None = N
     )
 
 
-def estimate_eta(started_at: str | None, fraction: float, now: float | None = None) -> float | None:
+def estimate_eta(started_at: datetime | None, fraction: float, now: float | None = None) -> float | None:
     """Seconds left if the rest goes at the pace so far; None before there is a pace."""
     if started_at is None or fraction <= 0:
         return None
-    elapsed = max(0.0, (now if now is not None else time.time()) - parse_time(started_at))
+    elapsed = max(0.0, (now if now is not None else time.time()) - started_at.timestamp())
     return round(elapsed * (1 - fraction) / fraction, 2)
 
 

@@ -12,8 +12,9 @@ import builtins
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from myspinbot.core.jobs import EventName, Job, JobEvent, JobState, parse_time
+from myspinbot.core.jobs import EventName, Job, JobEvent, JobState
 from myspinbot.core.telemetry import TelemetryStore
+from myspinbot_client.models import JobPage as JobPage  # a listing page is the wire's own `JobPage`
 
 # Upper bounds (seconds) of the job duration histogram's buckets; +Inf is implied.
 DURATION_BUCKETS: tuple[float, ...] = (
@@ -42,7 +43,7 @@ def duration_seconds(job: Job) -> float | None:
     """How long a finished job ran, from its first start; None if it never started."""
     if job.started_at is None or job.finished_at is None:
         return None
-    return max(0.0, parse_time(job.finished_at) - parse_time(job.started_at))
+    return max(0.0, (job.finished_at - job.started_at).total_seconds())
 
 
 def duration_bucket(seconds: float) -> int:
@@ -60,14 +61,6 @@ class VersionConflict(RuntimeError):
 
 class EventsTrimmed(LookupError):
     """The asked-for event id is older than the oldest event kept."""
-
-
-@dataclass(frozen=True)
-class JobPage:
-    """One page of a job listing, newest first."""
-
-    jobs: builtins.list[Job]
-    next_cursor: str | None
 
 
 @dataclass

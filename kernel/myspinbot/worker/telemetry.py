@@ -15,7 +15,7 @@ import time
 from typing import TYPE_CHECKING
 
 from myspinbot.core import lifecycle
-from myspinbot.core.jobs import utc_now
+from myspinbot.core.jobs import format_time, utc_now
 from myspinbot.core.telemetry import MetricPoint, TelemetryBatch, TelemetryKind, TelemetryStore
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ class WorkerTelemetry:
         self._maybe_flush()
 
     def log_line(self, level: str, message: str) -> None:
-        self.batch.logs.append((utc_now(), level, message))
+        self.batch.logs.append((format_time(utc_now()), level, message))
         self._maybe_flush()
 
     def preview(self, data: bytes, content_type: str) -> None:

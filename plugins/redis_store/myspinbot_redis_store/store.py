@@ -109,7 +109,7 @@ class RedisJobStore:
                 job.state.value,
                 job.type,
                 job.model_dump_json(),
-                event.event.value,
+                str(event.event),
                 self.events_max_len,
                 self.idempotency_seconds,
             ],

@@ -161,7 +161,7 @@ class FilesInput:
         )
 
     async def _pick(self, _: ft.Event[ft.OutlinedButton]) -> None:
-        extensions = [ext.lstrip(".") for ext in self.upload.extensions + self.upload.archive_extensions]
+        extensions = [ext.lstrip(".") for ext in self.upload.accepted]
         picked = await self.picker.pick_files(
             dialog_title=f"Choose {self.upload.field}",
             file_type=ft.FilePickerFileType.CUSTOM if extensions else ft.FilePickerFileType.ANY,

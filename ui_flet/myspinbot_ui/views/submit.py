@@ -27,7 +27,7 @@ class SubmitPanel:
         self.on_change = on_change
         self.add_service = add_service
         self.forms: dict[str, JobForm] = {}
-        self.schemas: dict[str, dict[str, object]] = {}
+        self.shown: dict[str, JobType] = {}  # the job type each form was built from
         self.selected: str | None = None
         self.chips = ft.Row(wrap=True, spacing=8, run_spacing=8)
         self.body = ft.Container(content=muted("Loading job types from the API…", size=14))
@@ -45,14 +45,14 @@ class SubmitPanel:
         forms: dict[str, JobForm] = {}
         for job_type in job_types:
             old = self.forms.get(job_type.name)
-            if old is not None and self.schemas.get(job_type.name) == job_type.raw:
+            if old is not None and self.shown.get(job_type.name) == job_type:
                 forms[job_type.name] = old
                 continue
             form = JobForm(form_of(job_type), self.on_submit, self.on_change)
             for picker in form.pickers:
                 self.add_service(picker)
             forms[job_type.name] = form
-            self.schemas[job_type.name] = job_type.raw
+            self.shown[job_type.name] = job_type
         self.forms = forms
         if self.selected not in forms:
             self.selected = PREFERRED_FIRST if PREFERRED_FIRST in forms else next(iter(forms), None)

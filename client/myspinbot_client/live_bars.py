@@ -1,0 +1,44 @@
+"""Live progress bars on a terminal, drawn with rich (the client's optional `rich` extra)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn
+
+from myspinbot_client.display import format_eta
+from myspinbot_client.models import JobEvent, JobState
+
+
+class LiveBarView:
+    """A live progress bar per job on a terminal: bar, percent, step/total, ETA and message."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TextColumn("{task.fields[steps]}"),
+            TextColumn("[cyan]{task.fields[eta]}"),
+            TextColumn("{task.fields[message]}"),
+            console=console,
+            refresh_per_second=8,
+        )
+        self._tasks: dict[str, TaskID] = {}
+        self._progress.start()
+
+    def show(self, event: JobEvent) -> None:
+        """Move the job's bar to the event's state."""
+        job = event.job
+        steps = f"{job.step}/{job.total}" if job.total else ""
+        eta = f"ETA {format_eta(job.eta_seconds)}" if job.state is JobState.RUNNING and job.eta_seconds else ""
+        message = job.error if job.state is JobState.FAILED and job.error else job.message or job.state.value
+        if job.id not in self._tasks:
+            self._tasks[job.id] = self._progress.add_task(
+                f"{job.type} {job.id}", total=100, steps=steps, eta=eta, message=message
+            )
+        done = 100 if job.state is JobState.SUCCEEDED else job.progress * 100
+        self._progress.update(self._tasks[job.id], completed=done, steps=steps, eta=eta, message=message)
+
+    def close(self) -> None:
+        """Stop refreshing, leaving the last bars on screen."""
+        self._progress.stop()
