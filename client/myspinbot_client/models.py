@@ -74,6 +74,15 @@ class EventName(StrEnum):
     SUCCEEDED = "job.succeeded"
     FAILED = "job.failed"
     CANCELLED = "job.cancelled"
+    UPDATED = "job.updated"  # a queued job's priority changed
+
+
+class Priority(StrEnum):
+    """How urgent a job is; a higher one starts before lower ones queued on the same queue."""
+
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
 
 
 class ArtifactKind(StrEnum):
@@ -120,6 +129,15 @@ class Job(WireModel):
     attempts: int = Field(0, description="How many times a worker started the job")
     worker: str | None = Field(None, description="The worker that ran it last")
     version: int = Field(0, description="Bumped on every write; used for compare-and-set")
+    queue: str = Field("", description="The queue the job waits on (its job type's)")
+    priority: Priority = Field(Priority.NORMAL, description="low, normal or high; higher starts first")
+    position: int | None = Field(None, description="While queued: its place in its queue, 1 = next (read time)")
+    starts_in_seconds: float | None = Field(
+        None, description="While queued: estimated seconds until it starts, from recent run times (read time)"
+    )
+    batch_id: str | None = Field(None, description="The batch this job was submitted in")
+    retry_of: str | None = Field(None, description="The job this one retries (same parameters and inputs)")
+    cloned_from: str | None = Field(None, description="The job this one was cloned from, with edits")
     links: dict[str, str] = Field(default_factory=dict)
 
     @property

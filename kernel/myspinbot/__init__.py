@@ -12,6 +12,7 @@ from myspinbot.core.hookspecs import hookimpl
 from myspinbot.core.jobs import Artifact, ArtifactKind, EventName, Job, JobEvent, JobState
 from myspinbot.core.jobtypes import FileSpec, JobReader, JobType, ParamError
 from myspinbot.core.kernel import Kernel, LiveStats
+from myspinbot.core.queueing import PAUSED_QUEUES_KEY, Priority, broker_lists
 from myspinbot.core.settings import Settings
 from myspinbot.core.store import (
     DURATION_BUCKETS,
@@ -42,6 +43,7 @@ __all__ = [
     "DURATION_BUCKETS",
     "MAX_LOG_LINES",
     "MAX_POINTS_PER_JOB",
+    "PAUSED_QUEUES_KEY",
     "Artifact",
     "ArtifactKind",
     "BatchWritten",
@@ -64,6 +66,7 @@ __all__ = [
     "MetricPoint",
     "ParamError",
     "Preview",
+    "Priority",
     "Settings",
     "StoreUnavailable",
     "TelemetryBatch",
@@ -71,6 +74,7 @@ __all__ = [
     "TelemetryNotice",
     "TelemetryStore",
     "VersionConflict",
+    "broker_lists",
     "duration_bucket",
     "duration_seconds",
     "hookimpl",

@@ -17,6 +17,7 @@ from myspinbot import EventName, JobEvent, JobState, JobType, Settings
 from myspinbot.cli.procs import free_port
 from myspinbot.core.kernel import Kernel
 from myspinbot.core.lifecycle import new_job
+from myspinbot.core.queueing import KOMBU_PRIORITY, Priority, sub_queue
 from myspinbot.worker.app import create_celery
 from myspinbot.worker.wire import BrokerUnavailable, JobPublisher
 from tests.support.processes import ServiceProcess
@@ -64,9 +65,10 @@ async def test_a_real_worker_runs_a_job_published_by_lpush(
         await store.close()
 
 
-async def test_the_envelope_is_the_one_kombu_writes(settings: Settings, redis_url: str) -> None:
-    """Same envelope, headers, properties and body as `send_task`, apart from per-message and
-    per-thread ids (delivery tag, origin, reply_to)."""
+@pytest.mark.parametrize("priority", list(Priority))
+async def test_the_envelope_is_the_one_kombu_writes(settings: Settings, redis_url: str, priority: Priority) -> None:
+    """Same envelope, headers, properties and body as `send_task`, on the same priority
+    sub-queue, apart from per-message and per-thread ids (delivery tag, origin, reply_to)."""
     celery = create_celery(settings)
     publisher = JobPublisher(celery)
     queue = f"{UNCONSUMED.queue}-{uuid.uuid4().hex[:8]}"
@@ -74,11 +76,14 @@ async def test_the_envelope_is_the_one_kombu_writes(settings: Settings, redis_ur
     job_id = uuid.uuid4().hex
     client = redis.Redis.from_url(redis_url)
     try:
-        await asyncio.to_thread(celery.send_task, job_type.task_name, args=[job_id], task_id=job_id, queue=queue)
-        await publisher.publish(job_type, job_id)
-        theirs, ours = (decoded(raw) for raw in client.rpop(queue, 2) or [])  # oldest first
+        step = KOMBU_PRIORITY[priority]
+        await asyncio.to_thread(
+            celery.send_task, job_type.task_name, args=[job_id], task_id=job_id, queue=queue, priority=step
+        )
+        await publisher.publish(job_type, job_id, priority)
+        theirs, ours = (decoded(raw) for raw in client.rpop(sub_queue(queue, step), 2) or [])  # oldest first
     finally:
-        client.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
+        client.delete(sub_queue(queue, step), f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
         client.close()
         publisher.close()
     assert ours.keys() == theirs.keys()
@@ -99,10 +104,11 @@ def test_each_event_loop_gets_its_own_connection(settings: Settings, redis_url: 
     for _ in range(2):
         asyncio.run(publisher.publish(job_type, uuid.uuid4().hex))
     client = redis.Redis.from_url(redis_url)
+    normal = sub_queue(queue, KOMBU_PRIORITY[Priority.NORMAL])
     try:
-        assert client.llen(queue) == 2
+        assert client.llen(normal) == 2
     finally:
-        client.delete(queue)
+        client.delete(normal)
         client.close()
 
 

@@ -12,6 +12,7 @@ import httpx
 import pytest
 import redis
 
+from myspinbot.core.queueing import broker_lists
 from tests.kernel.test_errors import assert_error_shape
 from tests.reliability.support import Figures, api_client, running_stack
 from tests.support.processes import LiveStack
@@ -48,7 +49,7 @@ def queued_messages(stack: LiveStack) -> int:
     """Celery messages waiting on the sleepy queue (no worker takes them here)."""
     client = redis.Redis.from_url(stack.redis_url, protocol=2)
     try:
-        return int(client.llen("sleepy"))
+        return sum(int(client.llen(name)) for name in broker_lists("sleepy"))
     finally:
         client.close()
 

@@ -21,6 +21,9 @@ from myspinbot.api.deps import require_token
 from myspinbot.api.errors import install_error_handlers
 from myspinbot.api.gateway import EventGateway
 from myspinbot.api.job_routes import build_job_router
+from myspinbot.api.queue_feed import QueueFeed
+from myspinbot.api.queue_routes import build_queue_router
+from myspinbot.api.queue_service import QueueService
 from myspinbot.api.security import install_security
 from myspinbot.api.submission import Submitter
 from myspinbot.api.system_routes import catalog_router, health_router
@@ -31,6 +34,7 @@ from myspinbot.core.kernel import Kernel
 from myspinbot.core.plugins import PluginError, call_each
 from myspinbot.core.settings import Settings
 from myspinbot.worker.app import create_celery
+from myspinbot.worker.broker_queues import BrokerQueues
 from myspinbot.worker.maintenance import Maintenance
 from myspinbot.worker.wire import JobPublisher
 
@@ -70,18 +74,22 @@ def create_app(settings: Settings, pm: pluggy.PluginManager | None = None, *, ke
     gateway = EventGateway(kernel.store, settings.ws_outbox_size, kernel.live_stats)
     relay = TelemetryRelay(kernel.store.telemetry, gateway, kernel.live_stats)
     maintenance = Maintenance(kernel, publisher.publish, settings.maintenance_seconds)
+    queues = QueueService(kernel, BrokerQueues(publisher))
+    queue_feed = QueueFeed(queues, gateway)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await gateway.start()
         await relay.start()
         await maintenance.start()
+        await queue_feed.start()
         await call_lifecycle_hook(kernel, "startup")
         settle_garbage_collector()
         try:
             yield
         finally:
             await call_lifecycle_hook(kernel, "shutdown")
+            await queue_feed.stop()
             await maintenance.stop()
             await relay.stop()
             await gateway.stop()
@@ -95,6 +103,7 @@ def create_app(settings: Settings, pm: pluggy.PluginManager | None = None, *, ke
     app.state.telemetry_relay = relay
     app.state.submitter = Submitter(kernel, publisher)
     app.state.maintenance = maintenance
+    app.state.queues = queues
     install_error_handlers(app)
     install_security(app, settings)
 
@@ -104,6 +113,7 @@ def create_app(settings: Settings, pm: pluggy.PluginManager | None = None, *, ke
         (catalog_router, protected),
         (build_job_router(kernel), protected),
         (telemetry_router, protected),
+        (build_queue_router(), protected),
         (ws_router, None),
     ]
     owners = {key: "kernel" for key in route_keys(app)}

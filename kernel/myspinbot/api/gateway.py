@@ -110,6 +110,8 @@ class EventGateway:
         self.ready = asyncio.Event()
         self._stopping = False
         self._frozen_at = 0
+        # Called with every event read, before it goes out (the live queue feed uses it).
+        self.listeners: list[Callable[[JobEvent], None]] = []
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="event-gateway")
@@ -174,6 +176,8 @@ class EventGateway:
     def dispatch(self, event: JobEvent) -> None:
         """Offer one event to every live client that wants it; drop the ones that cannot keep up."""
         self.position = event.id
+        for listener in self.listeners:
+            listener(event)
         key = stream_key(event.id)
         frame: str | None = None
         job_id = event.job.id

@@ -53,6 +53,12 @@ def request_body_for(job_type: JobType) -> dict[str, Any]:
     }
 
 
+async def with_queue_places(request: Request, jobs: list[Job]) -> list[Job]:
+    """Queued jobs with their `position` and `starts_in_seconds` (see api/queue_service.py)."""
+    service = getattr(request.app.state, "queues", None)
+    return await service.annotate(jobs) if service is not None else jobs
+
+
 def submitter(request: Request) -> Submitter:
     instance: Submitter = request.app.state.submitter
     return instance
@@ -109,6 +115,7 @@ def build_job_router(kernel: Kernel) -> APIRouter:
 
     @router.get("/jobs", summary="List jobs, newest first", response_model=JobPage)
     async def list_jobs(
+        request: Request,
         store: StoreDep,
         kernel: KernelDep,
         state: Annotated[JobState | None, Query(description="Only jobs in this state")] = None,
@@ -119,15 +126,17 @@ def build_job_router(kernel: Kernel) -> APIRouter:
         ] = None,
     ) -> JobPage:
         """A page of jobs and the cursor of the next page (null on the last)."""
-        return await store.list(state=state, job_type=type, limit=limit, cursor=cursor)
+        page = await store.list(state=state, job_type=type, limit=limit, cursor=cursor)
+        return page.model_copy(update={"jobs": await with_queue_places(request, page.jobs)})
 
     @router.get("/jobs/{job_id}", response_model=Job, summary="A job's state")
-    async def get_job(job_id: JobId, store: StoreDep) -> Job:
-        return await job_or_404(store, job_id)
+    async def get_job(job_id: JobId, store: StoreDep, request: Request) -> Job:
+        """The job; while queued, with its place in its queue and an estimated start."""
+        return (await with_queue_places(request, [await job_or_404(store, job_id)]))[0]
 
     @router.get("/status/{job_id}", response_model=Job, summary="A job's state (same as /api/jobs/{id})")
-    async def get_status(job_id: JobId, store: StoreDep) -> Job:
-        return await job_or_404(store, job_id)
+    async def get_status(job_id: JobId, store: StoreDep, request: Request) -> Job:
+        return (await with_queue_places(request, [await job_or_404(store, job_id)]))[0]
 
     @router.post("/jobs/{job_id}/cancel", response_model=Job, summary="Cancel a job", responses=error_responses(409))
     async def cancel_job(job_id: JobId, store: StoreDep, kernel: KernelDep) -> Job:

@@ -20,6 +20,7 @@ from myspinbot.core.jobfiles import JobFolders
 from myspinbot.core.jobs import EventName, Job, JobEvent
 from myspinbot.core.jobtypes import JobType, ParamError
 from myspinbot.core.kernel import Kernel
+from myspinbot.core.queueing import Priority
 from myspinbot.worker.wire import BrokerUnavailable, JobPublisher
 
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:-]{1,200}$")
@@ -92,6 +93,18 @@ async def read_request(request: Request, kernel: Kernel) -> tuple[dict[str, Any]
     )
 
 
+def priority_of(request: Request) -> Priority:
+    """The `?priority=` of a submission (low, normal or high; normal when absent)."""
+    value = request.query_params.get("priority")
+    if value is None or value == "":
+        return Priority.NORMAL
+    try:
+        return Priority(value.lower())
+    except ValueError:
+        choices = ", ".join(priority.value for priority in Priority)
+        raise invalid_params([{"field": "priority", "message": f"must be one of {choices}, not {value!r}"}]) from None
+
+
 def rejected_param(error: ParamError) -> ApiError:
     """A job type's own check refused a parameter or the files: 422 naming the field."""
     return invalid_params([{"field": error.field, "message": error.message}])
@@ -113,6 +126,7 @@ class Submitter:
     async def submit(self, job_type: JobType, request: Request) -> tuple[Job, bool]:
         """Accept a job and return it with whether it is new (False: an idempotent repeat)."""
         idempotency_key = idempotency_key_of(request)
+        priority = priority_of(request)
         raw_params, uploads = await read_request(request, self.kernel)
         try:
             params = job_type.params.model_validate(raw_params)
@@ -144,7 +158,14 @@ class Submitter:
             if matched:
                 discard_folder(staging)
 
-        job = lifecycle.new_job(job_id, job_type.name, params.model_dump(mode="json"), [path.name for path in stored])
+        job = lifecycle.new_job(
+            job_id,
+            job_type.name,
+            params.model_dump(mode="json"),
+            [path.name for path in stored],
+            queue=job_type.queue,
+            priority=priority,
+        )
         queued = JobEvent(event=EventName.QUEUED, job=job)
         try:
             job, created = await store.create(job, queued, idempotency_key)
@@ -155,7 +176,7 @@ class Submitter:
             folders.remove()
             return job, False
         try:
-            await self.publisher.publish(job_type, job_id)
+            await self.publisher.publish(job_type, job_id, priority)
         except BrokerUnavailable as error:
             await store.discard(job_id, idempotency_key)
             folders.remove()

@@ -14,13 +14,25 @@ from myspinbot.core.jobs import (
     job_links,
     utc_now,
 )
+from myspinbot.core.queueing import Priority
 
 
 class InvalidTransition(ValueError):
     """A change that the lifecycle does not allow (e.g. cancelling a finished job)."""
 
 
-def new_job(job_id: str, job_type: str, params: dict[str, Any], inputs: list[str]) -> Job:
+def new_job(
+    job_id: str,
+    job_type: str,
+    params: dict[str, Any],
+    inputs: list[str],
+    *,
+    queue: str = "",
+    priority: Priority = Priority.NORMAL,
+    batch_id: str | None = None,
+    retry_of: str | None = None,
+    cloned_from: str | None = None,
+) -> Job:
     """A freshly accepted job, queued."""
     return Job(
         id=job_id,
@@ -31,6 +43,11 @@ def new_job(job_id: str, job_type: str, params: dict[str, Any], inputs: list[str
         params=params,
         inputs=inputs,
         links=job_links(job_id),
+        queue=queue or job_type,
+        priority=priority,
+        batch_id=batch_id,
+        retry_of=retry_of,
+        cloned_from=cloned_from,
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import builtins
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from myspinbot.core.jobs import EventName, Job, JobEvent, JobState
 from myspinbot.core.telemetry import TelemetryStore
@@ -144,6 +144,18 @@ class JobStore(Protocol):
         """Messages waiting in each Celery queue."""
         ...
 
+    async def paused_queues(self) -> set[str]:
+        """Names of the queues paused now (worker/broker_queues.py pauses and resumes them)."""
+        ...
+
+    async def recent_durations(self, job_types: builtins.list[str]) -> dict[str, builtins.list[float]]:
+        """The last few run times (seconds, newest first) of each job type, for start estimates."""
+        ...
+
+    async def workers(self) -> builtins.list[dict[str, Any]]:
+        """Every worker whose heartbeat is fresh, with the details its last heartbeat carried."""
+        ...
+
     async def worker_gone(self, worker: str) -> None:
         """Forget a worker that stopped cleanly."""
         ...
@@ -161,6 +173,9 @@ class JobStore(Protocol):
         Used so that one API replica at a time runs periodic maintenance."""
         ...
 
-    async def worker_heartbeat(self, worker: str, ttl_seconds: float) -> None: ...
+    async def worker_heartbeat(self, worker: str, ttl_seconds: float, info: dict[str, Any] | None = None) -> None:
+        """Mark the worker alive for `ttl_seconds`; `info` (host, queues, concurrency, resources)
+        replaces the details kept for it."""
+        ...
 
     async def close(self) -> None: ...

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
 import threading
 import uuid
@@ -12,9 +13,12 @@ from typing import Any
 import pluggy
 from celery import Celery, signals
 
+from myspinbot.core.jobs import format_time, utc_now
 from myspinbot.core.jobtypes import JobType
 from myspinbot.core.kernel import Kernel
+from myspinbot.core.queueing import PRIORITY_STEPS, SUB_QUEUE_SEPARATOR
 from myspinbot.core.settings import Settings
+from myspinbot.worker.resources import machine_resources
 from myspinbot.worker.runner import execute_job
 
 log = logging.getLogger(__name__)
@@ -44,6 +48,9 @@ def create_celery(
             "visibility_timeout": settings.visibility_timeout_seconds,
             "socket_connect_timeout": 2,
             "socket_timeout": 10,
+            # kombu's defaults, spelled out: the publisher and the queue controls write these lists
+            "priority_steps": list(PRIORITY_STEPS),
+            "sep": SUB_QUEUE_SEPARATOR,
         },
         # Fail a publish fast when Redis is down: the API answers 503 rather than hanging.
         task_publish_retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5},
@@ -95,7 +102,7 @@ def connect_worker_signals(app: Celery, kernel: Kernel) -> None:
     def on_ready(sender: Any = None, **_: Any) -> None:
         if getattr(sender, "app", None) is not app:
             return
-        heartbeat.start(worker_name(app, getattr(sender, "hostname", None)))
+        heartbeat.start(worker_name(app, getattr(sender, "hostname", None)), worker_details(sender))
         kernel.pm.hook.startup(kernel=kernel)
 
     def on_shutdown(sender: Any = None, **_: Any) -> None:
@@ -104,6 +111,22 @@ def connect_worker_signals(app: Celery, kernel: Kernel) -> None:
 
     signals.worker_ready.connect(on_ready, weak=False)
     signals.worker_shutdown.connect(on_shutdown, weak=False)
+
+
+def worker_details(consumer: Any) -> dict[str, Any]:
+    """What the queues panel shows of a worker: host, queues it takes from, concurrency, PID."""
+    try:
+        queues = sorted(queue.name for queue in consumer.task_consumer.queues)
+    except AttributeError:
+        queues = sorted(consumer.app.amqp.queues.consume_from or {})
+    concurrency = getattr(getattr(consumer, "controller", None), "concurrency", None)
+    return {
+        "host": socket.gethostname(),
+        "queues": queues,
+        "concurrency": int(concurrency) if concurrency else 1,
+        "pid": os.getpid(),
+        "started_at": format_time(utc_now()),
+    }
 
 
 class WorkerHeartbeat:
@@ -115,9 +138,11 @@ class WorkerHeartbeat:
         self.stopping = threading.Event()
         self.thread: threading.Thread | None = None
         self.name = ""
+        self.details: dict[str, Any] = {}
 
-    def start(self, name: str) -> None:
+    def start(self, name: str, details: dict[str, Any] | None = None) -> None:
         self.name = name
+        self.details = details or {}
         self.thread = threading.Thread(target=self._beat, name="myspinbot-heartbeat", daemon=True)
         self.thread.start()
 
@@ -132,7 +157,8 @@ class WorkerHeartbeat:
         try:
             while not self.stopping.is_set():
                 try:
-                    loop.run_until_complete(store.worker_heartbeat(self.name, self.interval * 3))
+                    info = {**self.details, **machine_resources(), "seen_at": format_time(utc_now())}
+                    loop.run_until_complete(store.worker_heartbeat(self.name, self.interval * 3, info))
                 except Exception as error:  # Redis away: keep trying, the worker itself goes on
                     log.warning("worker heartbeat failed: %s", error)
                 self.stopping.wait(self.interval)

@@ -18,6 +18,7 @@ from myspinbot.core.jobs import EventName, JobState
 from myspinbot.core.jobtypes import JobType
 from myspinbot.core.kernel import Kernel
 from myspinbot.core.lifecycle import finish
+from myspinbot.core.queueing import Priority
 from myspinbot.core.store import StoreUnavailable, VersionConflict
 from myspinbot.worker.runner import split_delivery
 
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 ORPHAN_GRACE_SECONDS = 600  # a submit writes its folder before its record: never race it
 STAGING_MAX_AGE_SECONDS = 3600
 
-Republish = Callable[[JobType, str], Awaitable[None]]
+Republish = Callable[[JobType, str, Priority], Awaitable[None]]
 
 
 class Maintenance:
@@ -91,7 +92,7 @@ class Maintenance:
                         update={"worker": None, "message": f"worker {job.worker} was lost; re-queued"}
                     )
                     event = await store.save(lost, EventName.PROGRESS, job.version)
-                    await self.republish(job_type, job.id)
+                    await self.republish(job_type, job.id, job.priority)
                     requeued += 1
             except VersionConflict:
                 continue  # it moved meanwhile: its worker is alive after all

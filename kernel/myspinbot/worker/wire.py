@@ -14,8 +14,26 @@ import redis.asyncio as aioredis
 from celery import Celery
 
 from myspinbot.core.jobtypes import JobType
+from myspinbot.core.queueing import (
+    KOMBU_PRIORITY,
+    PAUSED_QUEUES_KEY,
+    Priority,
+    held_queue,
+    sub_queue,
+)
 
 log = logging.getLogger(__name__)
+
+# KEYS: paused queues set, live list, held list; ARGV: queue name, message. A paused queue's
+# message goes to its held list, which no worker reads (worker/broker_queues.py resumes it).
+PUBLISH = """
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then
+  redis.call('LPUSH', KEYS[3], ARGV[2])
+  return 0
+end
+redis.call('LPUSH', KEYS[2], ARGV[2])
+return 1
+"""
 
 
 class BrokerUnavailable(RuntimeError):
@@ -43,23 +61,37 @@ class JobPublisher:
         # kombu puts this in front of every key it writes, queues included
         self.key_prefix = str((celery.conf.broker_transport_options or {}).get("global_keyprefix", ""))
         self.redis: Any = None
+        self._publish_script: Any = None
         self._redis_loop: asyncio.AbstractEventLoop | None = None
         self._closing: set[asyncio.Task[None]] = set()
         self.origin = f"myspinbot-api@{uuid.uuid4().hex[:8]}"
 
-    async def publish(self, job_type: JobType, job_id: str) -> None:
-        """Enqueue the job's task; raise BrokerUnavailable when the broker cannot take it."""
+    async def publish(self, job_type: JobType, job_id: str, priority: Priority = Priority.NORMAL) -> None:
+        """Enqueue the job's task on the sub-queue of its priority (held while the queue is
+        paused); raise BrokerUnavailable when the broker cannot take it."""
         try:
             if self.redis_url:
-                await self._redis().lpush(self.key_prefix + job_type.queue, self.envelope(job_type, job_id))
+                step = KOMBU_PRIORITY[priority]
+                queue = job_type.queue
+                keys = [
+                    self.key(PAUSED_QUEUES_KEY),
+                    self.key(sub_queue(queue, step)),
+                    self.key(held_queue(queue, step)),
+                ]
+                self.client()  # (re)made for this loop, with its script
+                await self._publish_script(keys=keys, args=[queue, self.envelope(job_type, job_id, priority)])
             else:
                 loop = asyncio.get_running_loop()
-                await loop.run_in_executor(self._executor(), self._send, job_type, job_id)
+                await loop.run_in_executor(self._executor(), self._send, job_type, job_id, priority)
         except Exception as error:  # redis-py's or kombu's errors alike: nothing was queued
             log.warning("could not enqueue job %s: %s", job_id, error)
             raise BrokerUnavailable(str(error) or type(error).__name__) from error
 
-    def envelope(self, job_type: JobType, job_id: str) -> bytes:
+    def key(self, name: str) -> str:
+        """A broker key as kombu names it (its global key prefix in front)."""
+        return self.key_prefix + name
+
+    def envelope(self, job_type: JobType, job_id: str, priority: Priority = Priority.NORMAL) -> bytes:
         """The JSON kombu's Redis transport LPUSHes for `send_task(name, [job_id], task_id=job_id)`."""
         message = self.celery.amqp.as_task_v2(
             job_id,
@@ -80,15 +112,16 @@ class JobPublisher:
                     **message.properties,
                     "delivery_mode": 2,
                     "delivery_info": {"exchange": "", "routing_key": job_type.queue},
-                    "priority": 0,
+                    # kombu re-files a restored message by this, so it must match the sub-queue
+                    "priority": KOMBU_PRIORITY[priority],
                     "body_encoding": "base64",
                     "delivery_tag": str(uuid.uuid4()),
                 },
             }
         ).encode()
 
-    def _redis(self) -> Any:
-        """The client for the running loop (a new loop, as in tests, gets a new client)."""
+    def client(self) -> Any:
+        """The broker's Redis client for the running loop (a new loop, as in tests, gets a new client)."""
         loop = asyncio.get_running_loop()
         if self.redis is None or self._redis_loop is not loop:
             options = self.celery.conf.broker_transport_options or {}
@@ -98,6 +131,7 @@ class JobPublisher:
                 socket_timeout=options.get("socket_timeout", 10),
                 protocol=2,
             )
+            self._publish_script = self.redis.register_script(PUBLISH)
             self._redis_loop = loop
         return self.redis
 
@@ -106,8 +140,10 @@ class JobPublisher:
             self.executor = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="myspinbot-publish")
         return self.executor
 
-    def _send(self, job_type: JobType, job_id: str) -> None:
-        self.celery.send_task(job_type.task_name, args=[job_id], task_id=job_id, queue=job_type.queue)
+    def _send(self, job_type: JobType, job_id: str, priority: Priority) -> None:
+        self.celery.send_task(
+            job_type.task_name, args=[job_id], task_id=job_id, queue=job_type.queue, priority=KOMBU_PRIORITY[priority]
+        )
 
     def close(self) -> None:
         if self.executor is not None:

@@ -19,6 +19,7 @@ class Snapshot:
 
     stats: JobStats = field(default_factory=JobStats)
     queue_depths: dict[str, int] = field(default_factory=dict)
+    paused_queues: set[str] = field(default_factory=set)
     job_types: list[str] = field(default_factory=list)
 
 
@@ -60,10 +61,21 @@ class JobCollector(Collector):
             )
         yield duration
 
-        depth = GaugeMetricFamily("myspinbot_queue_depth", "Messages waiting in each Celery queue", labels=["queue"])
+        depth = GaugeMetricFamily(
+            "myspinbot_queue_depth",
+            "Jobs waiting in each queue (held ones of a paused queue included)",
+            labels=["queue"],
+        )
         for queue, count in sorted(self.snapshot.queue_depths.items()):
             depth.add_metric([queue], count)
         yield depth
+
+        paused = GaugeMetricFamily(
+            "myspinbot_queue_paused", "1 while a queue is paused (its jobs wait, none starts)", labels=["queue"]
+        )
+        for queue in sorted(self.snapshot.queue_depths):
+            paused.add_metric([queue], 1 if queue in self.snapshot.paused_queues else 0)
+        yield paused
 
         running = GaugeMetricFamily("myspinbot_jobs_running", "Jobs running now, by job type", labels=["type"])
         for job_type in sorted(set(types) | set(stats.running)):

@@ -32,8 +32,12 @@ def install_metrics(app: FastAPI, kernel: Kernel) -> None:
 
     async def refresh() -> None:
         store = kernel.store
-        stats, depths = await asyncio.gather(store.stats(), store.queue_depths(kernel.queues()))
-        collector.snapshot = Snapshot(stats=stats, queue_depths=depths, job_types=sorted(kernel.job_types))
+        stats, depths, paused = await asyncio.gather(
+            store.stats(), store.queue_depths(kernel.queues()), store.paused_queues()
+        )
+        collector.snapshot = Snapshot(
+            stats=stats, queue_depths=depths, job_types=sorted(kernel.job_types), paused_queues=paused
+        )
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

@@ -29,6 +29,15 @@ class Keys:
     def by_type(self, job_type: str) -> str:
         return f"{self.prefix}:jobs:type:{job_type}"
 
+    def recent_durations(self, job_type: str) -> str:
+        return f"{self.prefix}:durations:{job_type}"
+
+    def batch(self, batch_id: str) -> str:
+        return f"{self.prefix}:batch:{batch_id}"
+
+    def batch_pending(self, batch_id: str) -> str:
+        return f"{self.prefix}:batch:{batch_id}:pending"
+
     @property
     def all_jobs(self) -> str:
         return f"{self.prefix}:jobs:all"
@@ -48,3 +57,7 @@ class Keys:
     @property
     def workers(self) -> str:
         return f"{self.prefix}:workers"
+
+    @property
+    def worker_info(self) -> str:
+        return f"{self.prefix}:workers:info"

@@ -37,10 +37,10 @@ if KEYS[5] ~= '' then redis.call('DEL', KEYS[5]) end
 return 1
 """
 
-# KEYS: job, events, stats, cancel
+# KEYS: job, events, stats, cancel, recent durations of the type
 # ARGV: expected version, new version, new state, job json, event name, maxlen,
 #       ttl seconds (0 = keep), state key prefix, id, type, finished ("1"/"0"),
-#       duration bucket field ("" = none), duration seconds
+#       duration bucket field ("" = none), duration seconds, recent durations kept
 # Returns {1, event id, cancel flag} | {0, current version} on conflict | {-1} when missing.
 SAVE = """
 local current = redis.call('HGET', KEYS[1], 'version')
@@ -61,6 +61,8 @@ if old ~= new then
       redis.call('HINCRBY', KEYS[3], ARGV[12], 1)
       redis.call('HINCRBYFLOAT', KEYS[3], 'dur_sum|' .. ARGV[10], ARGV[13])
       redis.call('HINCRBY', KEYS[3], 'dur_count|' .. ARGV[10], 1)
+      redis.call('LPUSH', KEYS[5], ARGV[13])
+      redis.call('LTRIM', KEYS[5], 0, tonumber(ARGV[14]) - 1)
     end
   end
 end

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import json
 import time
 from typing import Any, cast
 
@@ -10,6 +11,7 @@ import redis.asyncio as aioredis
 
 from myspinbot import (
     DURATION_BUCKETS,
+    PAUSED_QUEUES_KEY,
     EventName,
     EventsTrimmed,
     Job,
@@ -19,6 +21,7 @@ from myspinbot import (
     JobStats,
     Settings,
     VersionConflict,
+    broker_lists,
     duration_bucket,
     duration_seconds,
     stream_key,
@@ -28,8 +31,7 @@ from myspinbot_redis_store.failures import unavailable_on_connection_error
 from myspinbot_redis_store.keys import Keys
 from myspinbot_redis_store.telemetry import RedisTelemetryStore
 
-# kombu's Redis transport keeps priorities in extra lists named queue + sep + priority.
-KOMBU_PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
+RECENT_DURATIONS = 20  # per job type, for queued jobs' start estimates
 CANCEL_FLAG_SECONDS = 24 * 3600
 LIST_SCAN_BATCH = 200
 
@@ -211,7 +213,7 @@ class RedisJobStore:
                 seconds,
             )
         reply = await self._save(
-            keys=[k.job(job.id), k.events, k.stats, k.cancel(job.id)],
+            keys=[k.job(job.id), k.events, k.stats, k.cancel(job.id), k.recent_durations(job.type)],
             args=[
                 expected_version,
                 saved.version,
@@ -226,6 +228,7 @@ class RedisJobStore:
                 "1" if finished else "0",
                 bucket_field,
                 repr(duration),
+                RECENT_DURATIONS,
             ],
         )
         status = int(reply[0])
@@ -317,25 +320,56 @@ class RedisJobStore:
     @unavailable_on_connection_error
     async def queue_depths(self, queues: builtins.list[str]) -> dict[str, int]:
         pipe = self.redis.pipeline(transaction=False)
+        per = len(broker_lists(""))
         for queue in queues:
-            for suffix in KOMBU_PRIORITY_SUFFIXES:
-                pipe.llen(queue + suffix)
+            for name in broker_lists(queue):  # kombu's priority sub-queues, and those held by a pause
+                pipe.llen(name)
         lengths: list[Any] = await pipe.execute()
-        per = len(KOMBU_PRIORITY_SUFFIXES)
         return {queue: sum(int(n) for n in lengths[i * per : (i + 1) * per]) for i, queue in enumerate(queues)}
 
     @unavailable_on_connection_error
-    async def worker_heartbeat(self, worker: str, ttl_seconds: float) -> None:
+    async def paused_queues(self) -> set[str]:
+        return set(await self.redis.smembers(PAUSED_QUEUES_KEY))
+
+    @unavailable_on_connection_error
+    async def recent_durations(self, job_types: builtins.list[str]) -> dict[str, builtins.list[float]]:
+        pipe = self.redis.pipeline(transaction=False)
+        for job_type in job_types:
+            pipe.lrange(self.keys.recent_durations(job_type), 0, -1)
+        replies = await pipe.execute()
+        return {
+            job_type: [float(value) for value in values] for job_type, values in zip(job_types, replies, strict=True)
+        }
+
+    @unavailable_on_connection_error
+    async def worker_heartbeat(self, worker: str, ttl_seconds: float, info: dict[str, Any] | None = None) -> None:
         now = time.time()
         pipe = self.redis.pipeline(transaction=False)
         pipe.zadd(self.keys.workers, {worker: now + ttl_seconds})
         pipe.zremrangebyscore(self.keys.workers, "-inf", now)
+        if info is not None:
+            pipe.hset(self.keys.worker_info, worker, json.dumps(info))
         await pipe.execute()
+
+    @unavailable_on_connection_error
+    async def workers(self) -> builtins.list[dict[str, Any]]:
+        now = time.time()
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zrangebyscore(self.keys.workers, now, "+inf")
+        pipe.hgetall(self.keys.worker_info)
+        online, infos = await pipe.execute()
+        stale = [name for name in infos if name not in set(online)]
+        if stale:  # a worker that died without saying goodbye: its details go with its heartbeat
+            await self.redis.hdel(self.keys.worker_info, *stale)
+        return [{"name": name, **json.loads(infos[name])} if name in infos else {"name": name} for name in online]
 
     @unavailable_on_connection_error
     async def worker_gone(self, worker: str) -> None:
         """Forget a worker that stopped cleanly."""
-        await self.redis.zrem(self.keys.workers, worker)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zrem(self.keys.workers, worker)
+        pipe.hdel(self.keys.worker_info, worker)
+        await pipe.execute()
 
     @unavailable_on_connection_error
     async def worker_online(self, worker: str) -> bool:

@@ -1,0 +1,179 @@
+"""Steering the Celery queues on Redis: pause, resume, order, depth and moving one message.
+
+Pausing moves a queue's waiting messages into "held" lists that no worker reads, and the
+publisher files new messages there while the flag is up (one Lua script each, so nothing slips
+between). A worker that starts during the pause finds nothing to take; running jobs finish.
+Resuming moves the held messages back behind anything already live, in their order. Changing a
+queued job's priority moves its one message between kombu's priority sub-queues (compare-and-
+delete on the exact message), so the job can never be delivered twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from myspinbot.core.queueing import (
+    KOMBU_PRIORITY,
+    PAUSED_QUEUES_KEY,
+    PRIORITY_STEPS,
+    Priority,
+    held_queue,
+    sub_queue,
+)
+from myspinbot.worker.wire import BrokerUnavailable, JobPublisher
+
+log = logging.getLogger(__name__)
+
+ORDER_SCAN_LIMIT = 1000  # messages read per list to compute positions; beyond that, position unknown
+
+# KEYS: paused set, then for each step its live list and its held list; ARGV: queue, steps count.
+# Returns 1 when the queue became paused, 0 when it already was.
+PAUSE = """
+if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
+for i = 0, tonumber(ARGV[2]) - 1 do
+  local live, held = KEYS[2 + 2 * i], KEYS[3 + 2 * i]
+  while redis.call('RPOPLPUSH', live, held) do end
+end
+return 1
+"""
+
+# Same keys. The held messages go behind what is live (a message a worker handed back while
+# paused), keeping their own order. Returns 1 when the queue was paused, 0 otherwise.
+RESUME = """
+if redis.call('SREM', KEYS[1], ARGV[1]) == 0 then return 0 end
+for i = 0, tonumber(ARGV[2]) - 1 do
+  local live, held = KEYS[2 + 2 * i], KEYS[3 + 2 * i]
+  while redis.call('RPOPLPUSH', held, live) do end
+end
+return 1
+"""
+
+# KEYS: source list, target list; ARGV: old message, new message, "front"|"back".
+# Returns 1 when moved, 0 when the old message is gone (a worker took it).
+MOVE = """
+if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end
+if ARGV[3] == 'front' then redis.call('RPUSH', KEYS[2], ARGV[2]) else redis.call('LPUSH', KEYS[2], ARGV[2]) end
+return 1
+"""
+
+
+def message_task(raw: bytes) -> tuple[str, str] | None:
+    """The job id (Celery task id) and task name of one queued message; None if it is not a task."""
+    try:
+        headers = json.loads(raw).get("headers") or {}
+    except (ValueError, AttributeError):
+        return None
+    task_id, task = headers.get("id"), headers.get("task")
+    return (task_id, str(task)) if isinstance(task_id, str) else None
+
+
+def message_job_id(raw: bytes) -> str | None:
+    """The job id of one queued message, or None."""
+    found = message_task(raw)
+    return found[0] if found else None
+
+
+@dataclass(frozen=True)
+class QueueOrder:
+    """A queue's waiting jobs in the order they will start, and how many messages wait."""
+
+    paused: bool
+    depth: int
+    tasks: list[tuple[str, str]]  # (job id, task name), next first
+    complete: bool  # False when the queue is longer than the scan limit
+
+
+class BrokerQueues:
+    """Queue operations on the broker's Redis, through the publisher's client."""
+
+    def __init__(self, publisher: JobPublisher) -> None:
+        self.publisher = publisher
+
+    @property
+    def supported(self) -> bool:
+        """Queue control needs the Redis broker (the only one MySpinBot configures)."""
+        return bool(self.publisher.redis_url)
+
+    def _pairs(self, queue: str) -> list[str]:
+        key = self.publisher.key
+        return [name for step in PRIORITY_STEPS for name in (key(sub_queue(queue, step)), key(held_queue(queue, step)))]
+
+    async def _call(self, script: str, keys: list[str], args: list[Any]) -> Any:
+        try:
+            return await self.publisher.client().eval(script, len(keys), *keys, *args)
+        except Exception as error:
+            raise BrokerUnavailable(str(error) or type(error).__name__) from error
+
+    async def pause(self, queue: str) -> bool:
+        """Hold every waiting message of `queue`; False when it was paused already."""
+        keys = [self.publisher.key(PAUSED_QUEUES_KEY), *self._pairs(queue)]
+        return bool(await self._call(PAUSE, keys, [queue, len(PRIORITY_STEPS)]))
+
+    async def resume(self, queue: str) -> bool:
+        """Give the held messages back to the workers; False when it was not paused."""
+        keys = [self.publisher.key(PAUSED_QUEUES_KEY), *self._pairs(queue)]
+        return bool(await self._call(RESUME, keys, [queue, len(PRIORITY_STEPS)]))
+
+    async def paused(self) -> set[str]:
+        """The names of the paused queues."""
+        try:
+            members = await self.publisher.client().smembers(self.publisher.key(PAUSED_QUEUES_KEY))
+        except Exception as error:
+            raise BrokerUnavailable(str(error) or type(error).__name__) from error
+        return {member.decode() if isinstance(member, bytes) else str(member) for member in members}
+
+    async def order(self, queue: str, paused: bool | None = None) -> QueueOrder:
+        """The waiting jobs of `queue`, next first: by priority step, live before held, and in
+        each list from the right (kombu BRPOPs the right end)."""
+        client = self.publisher.client()
+        try:
+            pipe = client.pipeline(transaction=False)
+            if paused is None:
+                pipe.sismember(self.publisher.key(PAUSED_QUEUES_KEY), queue)
+            names = self._pairs(queue)
+            for name in names:
+                pipe.llen(name)
+                pipe.lrange(name, -ORDER_SCAN_LIMIT, -1)
+            replies = await pipe.execute()
+        except Exception as error:
+            raise BrokerUnavailable(str(error) or type(error).__name__) from error
+        if paused is None:
+            paused, replies = bool(replies[0]), replies[1:]
+        depth, complete = 0, True
+        tasks: list[tuple[str, str]] = []
+        for index in range(len(names)):
+            length, messages = int(replies[2 * index]), replies[2 * index + 1]
+            depth += length
+            complete = complete and length <= ORDER_SCAN_LIMIT
+            tasks.extend(task for raw in reversed(messages) if (task := message_task(raw)))
+        return QueueOrder(paused=bool(paused), depth=depth, tasks=tasks, complete=complete)
+
+    async def move(self, queue: str, job_id: str, priority: Priority, *, front: bool) -> bool:
+        """File a waiting job's message under `priority` (at the front of it with `front`);
+        False when its message is no longer waiting (a worker has it)."""
+        client = self.publisher.client()
+        names = self._pairs(queue)
+        try:
+            pipe = client.pipeline(transaction=False)
+            for name in names:
+                pipe.lrange(name, 0, -1)
+            lists = await pipe.execute()
+        except Exception as error:
+            raise BrokerUnavailable(str(error) or type(error).__name__) from error
+        for index, messages in enumerate(lists):
+            for raw in messages:
+                if message_job_id(raw) != job_id:
+                    continue
+                held = index % 2 == 1
+                step = KOMBU_PRIORITY[priority]
+                target = self.publisher.key((held_queue if held else sub_queue)(queue, step))
+                message = json.loads(raw)
+                message["properties"]["priority"] = step  # kombu re-files a restored message by it
+                moved = await self._call(
+                    MOVE, [names[index], target], [raw, json.dumps(message), "front" if front else "back"]
+                )
+                return bool(moved)
+        return False
