@@ -111,6 +111,9 @@ def test_paused_queue_starts_nothing_not_even_on_a_new_worker(
             queue = sleepy_queue(api)
             assert queue["paused"] and queue["depth"] == 10 and queue["running"] == 0
             assert sorted(w["concurrency"] for w in queue["workers"]) == [1, 2] and queue["concurrency"] == 3
+            metrics = httpx.get(f"{queue_stack.api_url}/metrics").text
+            assert 'myspinbot_queue_paused{queue="sleepy"} 1.0' in metrics
+            assert 'myspinbot_queue_depth{queue="sleepy"} 10.0' in metrics
             api.post("/api/queues/sleepy/resume")
             frames = frames_until(ws, lambda fs: len(events_of(fs, "job.succeeded", ids)) == 10, timeout=60)
         finally:
