@@ -143,9 +143,7 @@ class QueueService:
             if job.state != JobState.QUEUED:
                 annotated.append(job)
                 continue
-            queue = (
-                job.queue or self.kernel.job_types[job.type].queue if job.type in self.kernel.job_types else job.type
-            )
+            queue = self.queue_of(job)
             view = views.get(queue) or await self.view(queue)
             if view.position(job.id) is None and view is not views.get(queue):
                 view = await self.view(queue, fresh=True)  # submitted since the shared look
