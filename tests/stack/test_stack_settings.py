@@ -29,8 +29,10 @@ def as_settings(env: dict[str, str]) -> Settings:
 
 
 def test_env_local_is_a_valid_outside_container_setup() -> None:
-    """.env.local sets only real settings, all valid, pointing at localhost."""
+    """.env.local sets only real settings, all valid, pointing at localhost; it names no Redis, so
+    `make dev` runs its own instead of writing into whatever answers on 6379."""
     values = parse_env_file(REPO_ROOT / ".env.local")
+    assert "MYSPINBOT_REDIS_URL" not in values
     assert set(values) <= setting_variables(), set(values) - setting_variables()
     settings = as_settings(values)
     assert settings.redis_url.startswith("redis://127.0.0.1:")

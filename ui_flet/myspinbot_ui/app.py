@@ -102,6 +102,7 @@ class Dashboard:
         """Bring every view up to date with the state."""
         self.header.render(self.status)
         self.banner.render(self.status)
+        self.submit.render(self.board)
         self.jobs.render(self.board)
 
     async def api_up(self) -> None:
@@ -161,9 +162,8 @@ class Dashboard:
             form.show_errors({FORM_ERROR: f"Upload failed: {error}"})
         else:
             self.board.apply(job)
-            confirmation = f"Job {short_id(job.id)} queued."
-            form.show_submitted(confirmation)
-            self.notify(confirmation)
+            form.show_submitted(job)
+            self.notify(f"Job {short_id(job.id)} queued.")
         finally:
             if batch is not None:
                 batch.remove()

@@ -14,6 +14,7 @@ from typing import Any
 import pluggy
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.routing import APIRoute, APIWebSocketRoute
+from fastapi_offline import FastAPIOffline
 from starlette.routing import Route, WebSocketRoute
 
 from myspinbot import __version__
@@ -97,7 +98,9 @@ def create_app(settings: Settings, pm: pluggy.PluginManager | None = None, *, ke
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(kernel.store.close(), timeout=2.0)
 
-    app = FastAPI(title="MySpinBot API", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    # FastAPIOffline serves /docs and /redoc with the Swagger UI and ReDoc files of its own wheel:
+    # FastAPI's default pages load them from a CDN and stay blank on a machine without internet.
+    app = FastAPIOffline(title="MySpinBot API", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.kernel = kernel
     app.state.gateway = gateway
     app.state.telemetry_relay = relay

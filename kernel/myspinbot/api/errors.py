@@ -8,6 +8,7 @@ The shape is the client's wire model `myspinbot_client.models.ErrorBody`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -16,6 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from myspinbot.core.params import allowed_form
 from myspinbot.core.store import StoreUnavailable
 from myspinbot_client.models import ErrorBody
 
@@ -80,20 +82,65 @@ def error_body(status: int, code: str, message: str, details: list[dict[str, Any
     return {"error": error}
 
 
-def field_errors(error: ValidationError, prefix: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-    """Pydantic errors as `{"field", "message"}` details, the field named by its dotted path."""
+# Errors where the allowed form adds nothing: the field is missing or not a field at all.
+NO_FORM_NEEDED = frozenset({"missing", "extra_forbidden"})
+
+
+def field_errors(
+    error: ValidationError, prefix: tuple[str, ...] = (), schema: Mapping[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Pydantic errors as `{"field", "message"}` details, the field named by its dotted path.
+
+    With the model's JSON `schema`, each message about a parameter's value also says what the
+    parameter takes ("allowed: an integer from 128 to 1920, a multiple of 16"), so one answer is
+    enough to fix it.
+    """
+    properties: Mapping[str, Any] = (schema or {}).get("properties") or {}
     details = []
     for item in error.errors(include_url=False):
         loc = [str(part) for part in item["loc"] if str(part) not in prefix]
         message = str(item["msg"]).removeprefix("Value error, ")
+        if schema is not None and loc and loc[0] in properties and item["type"] not in NO_FORM_NEEDED:
+            form = allowed_form(properties[loc[0]], schema)
+            if form:
+                message = f"{message}; allowed: {form}"
         details.append({"field": ".".join(loc) or "params", "message": message})
     return details
+
+
+def human_bytes(size: int) -> str:
+    """A byte count as people read limits: "200 MiB", "64 KiB", "512 bytes"."""
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= scale:
+            return f"{size / scale:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{size} bytes"
 
 
 def invalid_params(details: list[dict[str, Any]]) -> ApiError:
     """A 422 whose message already names the fields to fix."""
     names = ", ".join(sorted({detail["field"] for detail in details}))
     return ApiError(422, f"invalid parameters: {names}", details=details)
+
+
+def api_route_not_found(request: Request) -> JSONResponse:
+    """404 for a path under /api that no route serves, pointing at the submit routes that exist.
+
+    `POST /api/upscale` is most often a job type's alias that is not installed or mistyped, so the
+    answer lists the known job types and their routes instead of a bare "Not Found".
+    """
+    method, path = request.method, request.url.path
+    kernel = getattr(request.app.state, "kernel", None)
+    job_types = kernel.job_types.values() if kernel is not None else []
+    known = ", ".join(
+        f"{job_type.name} (POST /api/jobs/{job_type.name}" + (f" or {job_type.route})" if job_type.route else ")")
+        for job_type in sorted(job_types, key=lambda job_type: job_type.name)
+    )
+    segments = path.strip("/").split("/")
+    if method == "POST" and len(segments) == 2:
+        message = f"no job type route {path}; known job types: {known or 'none'}"
+        return JSONResponse(error_body(404, "unknown_job_type", message), 404)
+    message = f"no route {method} {path}; see /docs for the API's routes; job types: {known or 'none'}"
+    return JSONResponse(error_body(404, "not_found", message), 404)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -106,7 +153,9 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        if error.status_code == 404 and error.detail == "Not Found" and request.url.path.startswith("/api/"):
+            return api_route_not_found(request)
         code = STATUS_CODES.get(error.status_code, "error")
         message = error.detail if isinstance(error.detail, str) else code.replace("_", " ")
         return JSONResponse(error_body(error.status_code, code, message), error.status_code, headers=error.headers)

@@ -7,6 +7,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from myspinbot.api.errors import human_bytes
 from myspinbot.core.settings import Settings
 
 SECURITY_HEADERS = [
@@ -43,7 +44,11 @@ class BodyTooLarge(HTTPException):
     """
 
     def __init__(self, limit: int) -> None:
-        super().__init__(413, f"request body is larger than {limit} bytes (MYSPINBOT_MAX_REQUEST_BYTES)")
+        super().__init__(
+            413,
+            f"request body is larger than the limit of {human_bytes(limit)} "
+            f"({limit} bytes, MYSPINBOT_MAX_REQUEST_BYTES)",
+        )
 
 
 class RequestBodyLimit:

@@ -6,20 +6,21 @@ import json
 import re
 import shutil
 import uuid
-from typing import Any
+from dataclasses import dataclass, field
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
-from myspinbot.api.errors import ApiError, field_errors, invalid_params
+from myspinbot.api.errors import ApiError, field_errors, human_bytes, invalid_params
 from myspinbot.api.uploads import UploadLimits, discard_folder, group_uploads, store_uploads
 from myspinbot.core import lifecycle
 from myspinbot.core.jobfiles import JobFolders
 from myspinbot.core.jobs import EventName, Job, JobEvent
 from myspinbot.core.jobtypes import JobType, ParamError
 from myspinbot.core.kernel import Kernel
+from myspinbot.core.params import params_from_form, params_from_json
 from myspinbot.core.queueing import Priority
 from myspinbot.worker.wire import BrokerUnavailable, JobPublisher
 
@@ -49,48 +50,90 @@ def idempotency_key_of(request: Request) -> str | None:
     return key
 
 
-async def read_request(request: Request, kernel: Kernel) -> tuple[dict[str, Any], list[tuple[str, UploadFile]]]:
+@dataclass(frozen=True)
+class RawSubmission:
+    """What a submission request carried: a JSON body or text form fields, and uploads."""
+
+    json_body: bytes | None = None
+    form_fields: dict[str, str] = field(default_factory=dict)
+    uploads: list[tuple[str, UploadFile]] = field(default_factory=list)
+
+    def validate(self, job_type: JobType) -> BaseModel:
+        """The job type's parameters: JSON validated strictly, form fields typed by the schema first."""
+        try:
+            if self.json_body is not None:
+                return params_from_json(job_type.params, self.json_body)
+            return params_from_form(job_type.params, self.form_fields)
+        except ValidationError as error:
+            raise invalid_params(field_errors(error, schema=job_type.params.model_json_schema())) from None
+
+
+UNKNOWN_BODY = "send Content-Type: application/json or multipart/form-data"
+
+
+def too_large(size: str, limit: int) -> ApiError:
+    """413 for a request body over MYSPINBOT_MAX_REQUEST_BYTES, in human units and naming the setting."""
+    return ApiError(
+        413,
+        f"request body is {size}; the limit is {human_bytes(limit)} ({limit} bytes, MYSPINBOT_MAX_REQUEST_BYTES)",
+    )
+
+
+async def read_request(request: Request, kernel: Kernel) -> RawSubmission:
     """The parameters and uploads of a submission, from a JSON body or a multipart form."""
     settings = kernel.settings
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > settings.max_request_bytes:
-        raise ApiError(413, f"request body is {declared} bytes; the limit is {settings.max_request_bytes} bytes")
+        raise too_large(human_bytes(int(declared)), settings.max_request_bytes)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
+    if content_type == "multipart/form-data" or (
+        content_type == "application/x-www-form-urlencoded" and not await looks_like_json(request)
+    ):
         try:
             form = await request.form(max_files=settings.max_files, max_fields=1000)
         except HTTPException as error:
             if error.status_code != 400:
                 raise  # e.g. 413 from the request body limit
             if "Too many" in str(error.detail):  # Starlette's limits on files and fields
-                message = f"too many files or fields in one request (at most {settings.max_files} files)"
+                limit = f"at most {settings.max_files} files, MYSPINBOT_MAX_FILES"
+                message = f"too many files or fields in one request ({limit})"
                 raise ApiError(413, f"{message}: {error.detail}") from None
             raise ApiError(400, f"malformed form body: {error.detail}") from None
-        params: dict[str, Any] = {}
+        fields: dict[str, str] = {}
         uploads: list[tuple[str, UploadFile]] = []
         for key, value in form.multi_items():
             if isinstance(value, UploadFile):
                 uploads.append((key, value))
             elif value != "":  # an empty form field means "use the default"
-                params[key] = value
-        return params, uploads
+                fields[key] = value
+        return RawSubmission(form_fields=fields, uploads=uploads)
     body = await request.body()
     if len(body) > settings.max_request_bytes:
-        raise ApiError(413, f"request body is larger than {settings.max_request_bytes} bytes")
-    if content_type in ("application/json", "") or content_type.endswith("+json"):
+        raise too_large(f"larger than {human_bytes(settings.max_request_bytes)}", settings.max_request_bytes)
+    if content_type == "" and not body.strip():
+        return RawSubmission(json_body=b"{}")  # a bare POST: every parameter at its default
+    if content_type == "application/json" or content_type.endswith("+json"):
         if not body.strip():
-            return {}, []
+            return RawSubmission(json_body=b"{}")
         try:
             data = json.loads(body)
         except ValueError as error:
             raise ApiError(400, f"the body is not valid JSON: {error}", code="invalid_json") from None
         if not isinstance(data, dict):
             raise invalid_params([{"field": "body", "message": "must be a JSON object of parameters"}])
-        return data, []
-    raise ApiError(
-        415,
-        f"unsupported content type {content_type!r}; send application/json or multipart/form-data",
-    )
+        return RawSubmission(json_body=body)
+    if content_type in ("", "application/x-www-form-urlencoded"):
+        # curl -d sends JSON as a urlencoded form, and a bare body has no type: guessing would turn
+        # `{"prompt": ...}` into an empty form and answer "prompt: Field required", which misleads.
+        sent = f"a body sent as {content_type}" if content_type else "a body without a Content-Type"
+        raise ApiError(415, f"{sent} cannot be read as parameters; {UNKNOWN_BODY}")
+    raise ApiError(415, f"unsupported content type {content_type!r}; {UNKNOWN_BODY}")
+
+
+async def looks_like_json(request: Request) -> bool:
+    """Whether a urlencoded body is really a JSON object (what `curl -d '{...}'` sends)."""
+    body = await request.body()  # Starlette keeps it, so request.form() can still parse it
+    return body.lstrip()[:1] == b"{"
 
 
 def priority_of(request: Request) -> Priority:
@@ -127,12 +170,9 @@ class Submitter:
         """Accept a job and return it with whether it is new (False: an idempotent repeat)."""
         idempotency_key = idempotency_key_of(request)
         priority = priority_of(request)
-        raw_params, uploads = await read_request(request, self.kernel)
-        try:
-            params = job_type.params.model_validate(raw_params)
-        except ValidationError as error:
-            raise invalid_params(field_errors(error)) from None
-        matched = group_uploads(job_type, uploads, self.limits)
+        raw = await read_request(request, self.kernel)
+        params = raw.validate(job_type)
+        matched = group_uploads(job_type, raw.uploads, self.limits)
         store = self.kernel.store
         if job_type.check is not None:
             try:

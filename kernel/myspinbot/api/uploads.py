@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from starlette.datastructures import UploadFile
 
-from myspinbot.api.errors import ApiError
+from myspinbot.api.errors import ApiError, human_bytes
 from myspinbot.core.context import safe_artifact_name
 from myspinbot.core.jobtypes import FileSpec, JobType
 
@@ -38,7 +38,9 @@ def group_uploads(
 ) -> list[tuple[FileSpec, UploadFile]]:
     """Match each upload to its FileSpec and check names, counts and sizes (no writing yet)."""
     if len(uploads) > limits.max_files:
-        raise ApiError(413, f"too many files: {len(uploads)} sent, at most {limits.max_files} per request")
+        raise ApiError(
+            413, f"too many files: {len(uploads)} sent, at most {limits.max_files} per request (MYSPINBOT_MAX_FILES)"
+        )
     counts: dict[str, int] = {}
     matched = []
     for field, upload in uploads:
@@ -60,11 +62,7 @@ def group_uploads(
             )
         limit = min(spec.max_bytes or limits.max_file_bytes, limits.max_file_bytes)
         if upload.size is not None and upload.size > limit:
-            raise ApiError(
-                413,
-                f"{name!r} is {upload.size} bytes; the limit for {field!r} is {limit} bytes",
-                details=[{"field": field, "message": f"at most {limit} bytes per file"}],
-            )
+            raise file_too_large(spec, limits, f"{name!r} is {human_bytes(upload.size)}")
         counts[field] = counts.get(field, 0) + 1
         matched.append((spec, upload))
     for spec in job_type.files:
@@ -82,6 +80,18 @@ def group_uploads(
                 details=[{"field": spec.field, "message": f"at least {spec.min_count} file(s) required"}],
             )
     return matched
+
+
+def file_too_large(spec: FileSpec, limits: UploadLimits, what: str) -> ApiError:
+    """413 for one file over its limit, in human units and naming what sets the limit."""
+    limit = min(spec.max_bytes or limits.max_file_bytes, limits.max_file_bytes)
+    source = "the job type's own limit" if limit < limits.max_file_bytes else "MYSPINBOT_MAX_UPLOAD_BYTES"
+    size = f"{human_bytes(limit)} ({limit} bytes, {source})"
+    return ApiError(
+        413,
+        f"the limit for one file under {spec.field!r} is {size}; {what}",
+        details=[{"field": spec.field, "message": f"at most {human_bytes(limit)} per file"}],
+    )
 
 
 async def store_uploads(matched: list[tuple[FileSpec, UploadFile]], folder: Path, limits: UploadLimits) -> list[Path]:
@@ -104,11 +114,7 @@ def write_uploads(matched: list[tuple[FileSpec, UploadFile]], folder: Path, limi
             while chunk := upload.file.read(COPY_CHUNK):
                 written += len(chunk)
                 if written > limit:
-                    raise ApiError(
-                        413,
-                        f"{upload.filename!r} is larger than the limit of {limit} bytes for {spec.field!r}",
-                        details=[{"field": spec.field, "message": f"at most {limit} bytes per file"}],
-                    )
+                    raise file_too_large(spec, limits, f"{upload.filename!r} is larger than that")
                 out.write(chunk)
         check_content(spec, target, limits)
         stored.append(target)

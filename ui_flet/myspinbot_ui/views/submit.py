@@ -8,6 +8,7 @@ import flet as ft
 
 from myspinbot_client import JobType
 from myspinbot_ui.forms import form_of
+from myspinbot_ui.state import JobBoard
 from myspinbot_ui.views.form import JobForm
 from myspinbot_ui.views.theme import card, muted, section_title
 
@@ -57,6 +58,12 @@ class SubmitPanel:
         if self.selected not in forms:
             self.selected = PREFERRED_FIRST if PREFERRED_FIRST in forms else next(iter(forms), None)
         self._render()
+
+    def render(self, board: JobBoard) -> None:
+        """Bring each form's line about its last submitted job up to date with the board."""
+        for form in self.forms.values():
+            if form.submitted_id is not None:
+                form.follow(board.get(form.submitted_id))
 
     def select(self, name: str) -> None:
         """Show the form of job type `name`."""
