@@ -9,13 +9,21 @@ from myspinbot_client.display import format_eta
 from myspinbot_client.models import JobEvent, JobState
 
 
+# Named ANSI colours, not rich's default RGB ones: on a 16-colour terminal (TERM=xterm) the default
+# finished green, rgb(114,156,31), is downgraded to the same grey as the empty part of the bar, so a
+# finished job looked as if it had not started. Named colours render as themselves everywhere.
+BAR_BACK, BAR_COMPLETE, BAR_FINISHED = "bright_black", "magenta", "green"
+
+
 class LiveBarView:
     """A live progress bar per job on a terminal: bar, percent, step/total, ETA and message."""
 
     def __init__(self, console: Console | None = None) -> None:
         self._progress = Progress(
             TextColumn("[bold]{task.description}"),
-            BarColumn(),
+            BarColumn(
+                style=BAR_BACK, complete_style=BAR_COMPLETE, finished_style=BAR_FINISHED, pulse_style=BAR_COMPLETE
+            ),
             TaskProgressColumn(),
             TextColumn("{task.fields[steps]}"),
             TextColumn("[cyan]{task.fields[eta]}"),

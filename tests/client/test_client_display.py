@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from typing import Any
 
+import pytest
 from rich.console import Console
 
 from myspinbot_client.display import (
@@ -76,6 +78,36 @@ def test_the_live_bar_shows_step_total_eta_and_message() -> None:
     screen = out.getvalue()
     for words in (f"generate {JOB}", "28%", "7/25", "ETA 1m05s", "denoising 9/30"):
         assert words in screen
+
+
+GREEN, GREY, MAGENTA = "\x1b[32m", "\x1b[90m", "\x1b[35m"
+BAR = "━"
+
+
+def bar_colours(screen: str) -> set[str]:
+    """The SGR colour codes that start runs of bar characters in the last frame drawn on a screen."""
+    last_frame = screen.rsplit("\r\x1b[2K", 1)[-1]
+    return {match.group(1) for match in re.finditer(r"(\x1b\[[0-9;]*m)[━╸╺]", last_frame)}
+
+
+def test_a_finished_bar_is_green_not_grey_on_a_16_colour_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under TERM=xterm (16 colours) a finished bar is drawn green, an unfinished one magenta on grey."""
+    monkeypatch.setenv("TERM", "xterm")
+    monkeypatch.delenv("COLORTERM", raising=False)
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=120)
+    assert console.color_system == "standard"
+    view = LiveBarView(console)
+    view.show(event(state="succeeded", step=25, progress=1.0, message="done"))
+    view.close()
+    finished = bar_colours(out.getvalue())
+    assert GREEN in finished and GREY not in finished, repr(out.getvalue())
+
+    out = io.StringIO()
+    view = LiveBarView(Console(file=out, force_terminal=True, width=120))
+    view.show(event(step=12, progress=0.5, message="half"))
+    view.close()
+    assert {MAGENTA, GREY} <= bar_colours(out.getvalue()), repr(out.getvalue())
 
 
 def test_times_and_sizes_read_well() -> None:

@@ -17,6 +17,7 @@ from PIL import Image
 from pydantic import ValidationError
 
 from myspinbot import JobCancelled, ParamError
+from myspinbot.core.params import params_from_form, params_from_json
 from myspinbot_lora_train import TRAIN, TrainParams, register_job_types, run_training
 from myspinbot_lora_train.dataset import UnsafeArchiveError, check_inputs, extract_zip
 from myspinbot_lora_train.handler import MAX_TICKS
@@ -345,9 +346,14 @@ def test_params_reject_bad_values_naming_the_field(values: dict[str, Any], locat
 
 
 def test_params_accept_form_text_and_strip_the_suffix() -> None:
-    """Multipart sends text: "768" is a resolution; output_name "x.safetensors" means "x"."""
-    params = TrainParams.model_validate({"base_model": "sdxl", "resolution": "768", "output_name": "x.safetensors"})
+    """Multipart sends text, which the kernel types by the schema: "768" is a resolution there, but
+    not in JSON, where types are exact; output_name "x.safetensors" means "x"."""
+    form = {"base_model": "sdxl", "resolution": "768", "output_name": "x.safetensors"}
+    params = params_from_form(TrainParams, form)
     assert params.resolution == 768 and params.lora_filename == "x.safetensors"
+    with pytest.raises(ValidationError) as refused:
+        params_from_json(TrainParams, json.dumps(form))
+    assert [error["loc"] for error in refused.value.errors()] == [("resolution",)]
 
 
 def test_params_schema_documents_every_field() -> None:

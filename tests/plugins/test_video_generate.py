@@ -14,6 +14,7 @@ from PIL import Image, ImageChops, ImageStat
 from pydantic import ValidationError
 
 from myspinbot import Artifact, Job, JobCancelled, JobState, ParamError
+from myspinbot.core.params import params_from_form
 from myspinbot_video_generate import (
     GENERATE,
     GenerateParams,
@@ -248,8 +249,9 @@ def test_params_reject_bad_values_naming_the_field(values: dict[str, Any], locat
 
 
 def test_blank_form_fields_mean_not_given() -> None:
-    """Multipart sends empty strings for empty inputs: a blank seed or LoRA id is None."""
-    params = GenerateParams.model_validate({"prompt": PROMPT, "seed": "", "lora_job_id": " ", "width": "640"})
+    """Multipart sends empty strings for empty inputs: the kernel reads a blank seed or LoRA id as
+    not given, and "640" as the integer the schema asks for."""
+    params = params_from_form(GenerateParams, {"prompt": PROMPT, "seed": "", "lora_job_id": " ", "width": "640"})
     assert (params.seed, params.lora_job_id, params.width) == (None, None, 640)
 
 

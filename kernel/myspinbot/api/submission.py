@@ -104,7 +104,7 @@ async def read_request(request: Request, kernel: Kernel) -> RawSubmission:
         for key, value in form.multi_items():
             if isinstance(value, UploadFile):
                 uploads.append((key, value))
-            elif value != "":  # an empty form field means "use the default"
+            else:
                 fields[key] = value
         return RawSubmission(form_fields=fields, uploads=uploads)
     body = await request.body()

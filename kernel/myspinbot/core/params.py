@@ -32,12 +32,16 @@ def params_from_json(model: type[Model], body: bytes | str) -> Model:
 
 
 def params_from_form(model: type[Model], fields: Mapping[str, str]) -> Model:
-    """Validate multipart text fields, each first typed by its field's JSON schema (raises ValidationError)."""
+    """Validate multipart text fields, each first typed by its field's JSON schema (raises ValidationError).
+
+    A blank field means "use the default": HTML forms send every input, filled in or not.
+    """
     schema = model.model_json_schema()
     properties: Mapping[str, Schema] = schema.get("properties") or {}
     typed = {
         name: typed_form_value(text, properties[name], schema) if name in properties else text
         for name, text in fields.items()
+        if text.strip()
     }
     return params_from_json(model, json.dumps(typed))
 
