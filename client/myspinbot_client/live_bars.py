@@ -8,7 +8,6 @@ from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextC
 from myspinbot_client.display import format_eta
 from myspinbot_client.models import JobEvent, JobState
 
-
 # Named ANSI colours, not rich's default RGB ones: on a 16-colour terminal (TERM=xterm) the default
 # finished green, rgb(114,156,31), is downgraded to the same grey as the empty part of the bar, so a
 # finished job looked as if it had not started. Named colours render as themselves everywhere.
