@@ -121,14 +121,14 @@ def metrics(job_id: str, names: Sequence[str] | None, since_step: int | None, ma
         "max_points": str(max_points) if max_points is not None else None,
     }
     path = f"/api/jobs/{_segment(job_id)}/metrics"
-    return Call("GET", path, Metrics.from_json, query={k: v for k, v in query.items() if v is not None})
+    return Call("GET", path, Metrics.model_validate, query={k: v for k, v in query.items() if v is not None})
 
 
 def logs(job_id: str, tail: int | None, since: int | None) -> Call[Logs]:
     """`GET /api/jobs/{id}/logs`: the latest lines, or those after seq `since`."""
     query = {"tail": str(tail) if tail else None, "since": str(since) if since else None}
     path = f"/api/jobs/{_segment(job_id)}/logs"
-    return Call("GET", path, Logs.from_json, query={k: v for k, v in query.items() if v is not None})
+    return Call("GET", path, Logs.model_validate, query={k: v for k, v in query.items() if v is not None})
 
 
 def preview_path(job_id: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import venv
 from pathlib import Path
@@ -50,10 +51,14 @@ def pip_cache() -> dict[str, str]:
 def client_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh venv with nothing but `pip install ./client` in it; its python."""
     root = tmp_path_factory.mktemp("client-venv")
-    venv.EnvBuilder(with_pip=True).create(root)
-    python = root / "bin" / "python"
+    # A copy of ./client, so pip's in-tree build leaves nothing behind in the repository.
+    source = shutil.copytree(
+        REPO_ROOT / "client", root / "client", ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__")
+    )
+    venv.EnvBuilder(with_pip=True).create(root / "venv")
+    python = root / "venv" / "bin" / "python"
     done = subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", str(REPO_ROOT / "client")],
+        [str(python), "-m", "pip", "install", "--quiet", str(source)],
         env=pip_cache(),
         capture_output=True,
         text=True,

@@ -13,7 +13,7 @@ from myspinbot.api.errors import ApiError, error_responses
 from myspinbot.api.job_routes import JobId, job_or_404
 from myspinbot.core.jobs import Job
 from myspinbot.core.store import JobStore
-from myspinbot.core.telemetry import MAX_LOG_LINES, MAX_POINTS_PER_JOB, LogsReply, MetricsReply, build_series
+from myspinbot.core.telemetry import MAX_LOG_LINES, MAX_POINTS_PER_JOB, Logs, Metrics, build_series
 
 METRIC_NAMES = re.compile(r"^[A-Za-z0-9_./-]{1,64}(,[A-Za-z0-9_./-]{1,64}){0,49}$")
 
@@ -25,7 +25,7 @@ async def telemetry_job(store: JobStore, job_id: str) -> Job:
     return await job_or_404(store, job_id)
 
 
-@telemetry_router.get("/jobs/{job_id}/metrics", response_model=MetricsReply, summary="A job's metric series")
+@telemetry_router.get("/jobs/{job_id}/metrics", response_model=Metrics, summary="A job's metric series")
 async def job_metrics(
     job_id: JobId,
     store: StoreDep,
@@ -42,7 +42,7 @@ async def job_metrics(
             "keeping each bucket's minimum and maximum (so peaks and the lowest loss survive)",
         ),
     ] = None,
-) -> MetricsReply:
+) -> Metrics:
     """Every metric the job reported, one series per name (`steps` and `values` side by side)."""
     if names is not None and not METRIC_NAMES.match(names):
         raise ApiError(
@@ -55,7 +55,7 @@ async def job_metrics(
     points = await store.telemetry.points(job.id)
     stored, dropped = await store.telemetry.point_counts(job.id)
     wanted = names.split(",") if names else None
-    return MetricsReply(
+    return Metrics(
         job_id=job.id,
         series=build_series(points, wanted, since_step, max_points),
         points=stored,
@@ -64,17 +64,17 @@ async def job_metrics(
     )
 
 
-@telemetry_router.get("/jobs/{job_id}/logs", response_model=LogsReply, summary="A job's log lines")
+@telemetry_router.get("/jobs/{job_id}/logs", response_model=Logs, summary="A job's log lines")
 async def job_logs(
     job_id: JobId,
     store: StoreDep,
     tail: Annotated[int, Query(ge=1, le=MAX_LOG_LINES, description="At most this many of the latest lines")] = 200,
     since: Annotated[int, Query(ge=0, description="Only lines with a seq above this (the last_seq you saw)")] = 0,
-) -> LogsReply:
+) -> Logs:
     """The job's latest log lines, oldest first; follow with `since=<last_seq>`."""
     job = await telemetry_job(store, job_id)
     lines, last_seq = await store.telemetry.logs(job.id, tail, since)
-    return LogsReply(job_id=job.id, lines=lines, last_seq=last_seq)
+    return Logs(job_id=job.id, lines=lines, last_seq=last_seq)
 
 
 @telemetry_router.get(

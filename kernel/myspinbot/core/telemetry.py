@@ -1,7 +1,9 @@
 """Run telemetry: metric points, log lines and live previews a handler reports, and their store contract.
 
 Telemetry is kept apart from the job's state: its own keys and its own live stream, so a burst
-of metric points never pushes state events out of the event stream's replay window.
+of metric points never pushes state events out of the event stream's replay window. What goes
+on the wire (`Metrics`, `MetricSeries`, `Logs`, `LogLine`, `TelemetryKind`) is the client's
+`myspinbot_client.telemetry`.
 """
 
 from __future__ import annotations
@@ -10,10 +12,16 @@ import builtins
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
+
+# Re-exported: the kernel's telemetry speaks the wire's own models.
+from myspinbot_client.telemetry import LogLine as LogLine
+from myspinbot_client.telemetry import Logs as Logs
+from myspinbot_client.telemetry import Metrics as Metrics
+from myspinbot_client.telemetry import MetricSeries as MetricSeries
+from myspinbot_client.telemetry import TelemetryKind as TelemetryKind
 
 # Points kept per job; beyond it new points are dropped (and counted on /metrics).
 MAX_POINTS_PER_JOB = 100_000
@@ -25,56 +33,11 @@ MAX_PREVIEW_BYTES = 2 * 1024 * 1024
 MAX_METRIC_NAME = 64
 
 
-class TelemetryKind(StrEnum):
-    """The live telemetry frames the WebSocket sends (`type` of the frame)."""
-
-    METRIC = "job.metric"
-    ARTIFACT = "job.artifact"
-    LOG = "job.log"
-    PREVIEW = "job.preview"
-
-
 class MetricPoint(BaseModel):
     """Named scalar values reported at one step."""
 
     step: int
     values: dict[str, float]
-
-
-class MetricSeries(BaseModel):
-    """One metric's points as parallel lists (compact on the wire)."""
-
-    name: str
-    steps: list[int]
-    values: list[float]
-    points: int = Field(description="Points stored for this metric before downsampling")
-
-
-class MetricsReply(BaseModel):
-    """`GET /api/jobs/{id}/metrics`."""
-
-    job_id: str
-    series: list[MetricSeries]
-    points: int = Field(description="Metric points stored for the job (each may carry several names)")
-    dropped: int = Field(0, description="Points refused because the job reached its bound")
-    last_step: int | None = None
-
-
-class LogLine(BaseModel):
-    """One log line of a job; `seq` counts from 1 and never repeats within a job."""
-
-    seq: int
-    time: str
-    level: str
-    message: str
-
-
-class LogsReply(BaseModel):
-    """`GET /api/jobs/{id}/logs`."""
-
-    job_id: str
-    lines: list[LogLine]
-    last_seq: int = Field(description="The highest seq written so far; pass it as `since` to read on")
 
 
 @dataclass(frozen=True)
