@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from myspinbot.cli.envfile import parse_env_file
+from myspinbot.cli.main import main
 from myspinbot.core.settings import SettingsError, load_settings
 from tests.support.processes import REPO_ROOT
 
@@ -51,13 +53,24 @@ def test_cli_exits_with_the_settings_message() -> None:
     assert "MYSPINBOT_MOCK_STEP_SECONDS" in result.stderr
 
 
-def test_env_file_parsing(tmp_path: object) -> None:
-    """The .env.local reader handles comments, quotes and export lines, and rejects junk."""
-    from pathlib import Path
-
-    path = Path(str(tmp_path)) / ".env.local"
-    path.write_text('# comment\nexport MYSPINBOT_API_URL="http://127.0.0.1:3000"\n\nMYSPINBOT_MOCK_STEP_SECONDS=0.5\n')
-    assert parse_env_file(path) == {"MYSPINBOT_API_URL": "http://127.0.0.1:3000", "MYSPINBOT_MOCK_STEP_SECONDS": "0.5"}
-    path.write_text("not a pair\n")
-    with pytest.raises(ValueError, match="KEY=VALUE"):
-        parse_env_file(path)
+def test_the_env_file_fills_in_but_never_overrides(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`myspinbot --env-file` (python-dotenv) reads comments, quotes and export lines; the real
+    environment wins over the file; a line it cannot parse is reported with its number."""
+    path = tmp_path / ".env.local"
+    path.write_text(
+        '# comment\nexport MYSPINBOT_API_URL="http://127.0.0.1:3999"\n\n'
+        "MYSPINBOT_MOCK_STEP_SECONDS=0.5\nnot a pair\nMYSPINBOT_API_TOKEN=from-the-file\n"
+    )
+    environment = {"MYSPINBOT_API_TOKEN": "from-the-environment"}
+    monkeypatch.setattr(os, "environ", environment)
+    with pytest.raises(SystemExit) as ended:
+        main(["--env-file", str(path), "--help"])
+    assert ended.value.code == 0
+    assert environment == {
+        "MYSPINBOT_API_URL": "http://127.0.0.1:3999",
+        "MYSPINBOT_MOCK_STEP_SECONDS": "0.5",
+        "MYSPINBOT_API_TOKEN": "from-the-environment",
+    }
+    assert "line 5" in caplog.text

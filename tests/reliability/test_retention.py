@@ -15,6 +15,7 @@ import redis
 from myspinbot.cli.procs import wait_until
 from myspinbot.core.jobtypes import JobType
 from myspinbot.core.kernel import Kernel
+from myspinbot.core.queueing import Priority
 from myspinbot.core.settings import Settings
 from myspinbot.worker.maintenance import ORPHAN_GRACE_SECONDS, STAGING_MAX_AGE_SECONDS, Maintenance
 from tests.reliability.support import FAST_FAULTS, Figures, api_client, running_stack, wait_job
@@ -39,8 +40,14 @@ def age(path: Path, seconds: float) -> None:
     os.utime(path, (then, then))
 
 
-async def not_expected(job_type: JobType, job_id: str) -> None:
-    raise AssertionError(f"nothing should be re-queued here, got {job_id}")
+class NoRequeueExpected:
+    """A job queue that fails the test if the maintenance pass re-queues anything."""
+
+    async def publish(self, job_type: JobType, job_id: str, priority: Priority = Priority.NORMAL) -> None:
+        raise AssertionError(f"nothing should be re-queued here, got {job_id}")
+
+    def close(self) -> None:
+        pass
 
 
 async def maintenance_pass(stack: LiveStack) -> dict[str, int]:
@@ -53,7 +60,7 @@ async def maintenance_pass(stack: LiveStack) -> dict[str, int]:
     )
     kernel = Kernel(settings)
     try:
-        return await Maintenance(kernel, not_expected, interval=1).run_once()
+        return await Maintenance(kernel, NoRequeueExpected(), interval=1).run_once()
     finally:
         await kernel.store.close()
 

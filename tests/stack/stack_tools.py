@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from dotenv import dotenv_values
 
 from tests.support.supervisor import LoggedProcess
 
@@ -21,6 +22,11 @@ _HINTS = {
     "promtool": "apt-get install -y --no-install-recommends prometheus",
     "prometheus": "apt-get install -y --no-install-recommends prometheus",
 }
+
+
+def env_file_values(path: Path) -> dict[str, str]:
+    """The KEY=VALUE pairs of an env file as the CLI and Compose read it (a bare KEY reads as "")."""
+    return {key: value or "" for key, value in dotenv_values(path).items()}
 
 
 def in_ci() -> bool:

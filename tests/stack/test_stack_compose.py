@@ -9,9 +9,7 @@ from typing import Any
 import pytest
 import yaml
 from stack_compose import COMPOSE_FILE, TEST_SECRETS, command_option, compose_env, resolved_config, run_compose
-from stack_tools import REPO_ROOT
-
-from myspinbot.cli.envfile import parse_env_file
+from stack_tools import REPO_ROOT, env_file_values
 
 ALL_SERVICES = {"traefik", "api", "worker", "ui", "redis", "prometheus", "grafana", "redisinsight"}
 APP_PORTS = {"api": "3000", "ui": "3001"}
@@ -42,7 +40,7 @@ def test_compose_refuses_to_run_without_a_secret(compose_bin: Path, secret: str)
 
 def test_committed_env_holds_no_secret() -> None:
     """.env leaves both secrets empty, so a fresh clone cannot start with a known token."""
-    values = parse_env_file(REPO_ROOT / ".env")
+    values = env_file_values(REPO_ROOT / ".env")
     for secret in TEST_SECRETS:
         assert values[secret] == ""
 

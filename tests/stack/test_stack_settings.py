@@ -6,9 +6,8 @@ import re
 from typing import Any
 
 from stack_compose import COMPOSE_FILE
-from stack_tools import REPO_ROOT
+from stack_tools import REPO_ROOT, env_file_values
 
-from myspinbot.cli.envfile import parse_env_file
 from myspinbot.core.settings import Settings
 
 # `${NAME}`, `${NAME:-default}`, `${NAME:?message}` in the compose file.
@@ -31,7 +30,7 @@ def as_settings(env: dict[str, str]) -> Settings:
 def test_env_local_is_a_valid_outside_container_setup() -> None:
     """.env.local sets only real settings, all valid, pointing at localhost; it names no Redis, so
     `make dev` runs its own instead of writing into whatever answers on 6379."""
-    values = parse_env_file(REPO_ROOT / ".env.local")
+    values = env_file_values(REPO_ROOT / ".env.local")
     assert "MYSPINBOT_REDIS_URL" not in values
     assert set(values) <= setting_variables(), set(values) - setting_variables()
     settings = as_settings(values)
@@ -52,4 +51,4 @@ def test_compose_passes_only_real_settings(stack: dict[str, Any]) -> None:
 def test_env_lists_every_variable_the_compose_file_reads() -> None:
     """.env documents each `${VAR}` of docker-compose.yml, and nothing else."""
     used = set(INTERPOLATED.findall(COMPOSE_FILE.read_text())) - {"COMPOSE_PROJECT_NAME"}
-    assert set(parse_env_file(REPO_ROOT / ".env")) == used
+    assert set(env_file_values(REPO_ROOT / ".env")) == used

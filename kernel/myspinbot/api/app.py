@@ -74,7 +74,7 @@ def create_app(settings: Settings, pm: pluggy.PluginManager | None = None, *, ke
     publisher = JobPublisher(celery)
     gateway = EventGateway(kernel.store, settings.ws_outbox_size, kernel.live_stats)
     relay = TelemetryRelay(kernel.store.telemetry, gateway, kernel.live_stats)
-    maintenance = Maintenance(kernel, publisher.publish, settings.maintenance_seconds)
+    maintenance = Maintenance(kernel, publisher, settings.maintenance_seconds)
     queues = QueueService(kernel, BrokerQueues(publisher))
     queue_feed = QueueFeed(queues, gateway)
 

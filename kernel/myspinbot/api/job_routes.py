@@ -10,12 +10,12 @@ from fastapi.responses import FileResponse, Response
 from myspinbot.api.deps import KernelDep, StoreDep
 from myspinbot.api.errors import ApiError, error_responses
 from myspinbot.api.submission import Submitter, job_type_or_404
+from myspinbot.core.job_service import JobAlreadyFinished, JobKeptChanging, JobNotFound, JobService
 from myspinbot.core.jobfiles import JOB_ID, JobFolders
-from myspinbot.core.jobs import Artifact, EventName, Job, JobState
+from myspinbot.core.jobs import Artifact, Job, JobState
 from myspinbot.core.jobtypes import JobType
 from myspinbot.core.kernel import Kernel
-from myspinbot.core.lifecycle import finish
-from myspinbot.core.store import JobPage, JobStore, VersionConflict
+from myspinbot.core.store import JobPage, JobStore
 
 JobId = Annotated[str, Path(description="A job id (32 hex characters)")]
 ERRORS = error_responses(401, 404, 422, 503)
@@ -64,11 +64,16 @@ def submitter(request: Request) -> Submitter:
     return instance
 
 
+def job_not_found(job_id: str) -> ApiError:
+    """The 404 for a job id that names no record."""
+    return ApiError(404, f"no job with id {job_id!r} (it may have expired)", code="job_not_found")
+
+
 async def job_or_404(store: JobStore, job_id: str) -> Job:
     """The job, or a 404 that names the id."""
     job = await store.get(job_id) if JOB_ID.match(job_id) else None
     if job is None:
-        raise ApiError(404, f"no job with id {job_id!r} (it may have expired)", code="job_not_found")
+        raise job_not_found(job_id)
     return job
 
 
@@ -126,7 +131,7 @@ def build_job_router(kernel: Kernel) -> APIRouter:
         ] = None,
     ) -> JobPage:
         """A page of jobs and the cursor of the next page (null on the last)."""
-        page = await store.list(state=state, job_type=type, limit=limit, cursor=cursor)
+        page = await store.list_jobs(state=state, job_type=type, limit=limit, cursor=cursor)
         return page.model_copy(update={"jobs": await with_queue_places(request, page.jobs)})
 
     @router.get("/jobs/{job_id}", response_model=Job, summary="A job's state")
@@ -139,9 +144,9 @@ def build_job_router(kernel: Kernel) -> APIRouter:
         return (await with_queue_places(request, [await job_or_404(store, job_id)]))[0]
 
     @router.post("/jobs/{job_id}/cancel", response_model=Job, summary="Cancel a job", responses=error_responses(409))
-    async def cancel_job(job_id: JobId, store: StoreDep, kernel: KernelDep) -> Job:
+    async def cancel_job(job_id: JobId, kernel: KernelDep) -> Job:
         """A queued job is cancelled at once; a running one stops at its next step; 409 once finished."""
-        return await cancel(kernel, store, job_id)
+        return await cancel(kernel, job_id)
 
     @router.get("/jobs/{job_id}/artifacts", response_model=list[Artifact], summary="A job's output files")
     async def list_artifacts(job_id: JobId, store: StoreDep) -> list[Artifact]:
@@ -172,27 +177,19 @@ def build_job_router(kernel: Kernel) -> APIRouter:
     return router
 
 
-async def cancel(kernel: Kernel, store: JobStore, job_id: str) -> Job:
-    """Cancel a job: at once while queued, through the cancel flag while running."""
-    for _ in range(20):
-        job = await job_or_404(store, job_id)
-        if job.state.finished:
-            raise ApiError(
-                409,
-                f"job {job_id} is already {job.state.value}; only queued or running jobs can be cancelled",
-                code="job_finished",
-            )
-        if job.state == JobState.RUNNING:
-            await store.request_cancel(job_id)
-            return job.model_copy(update={"message": "cancelling"})
-        # Queued: raise the flag first, so a worker that takes it right now still sees it.
-        await store.request_cancel(job_id)
-        try:
-            event = await store.save(
-                finish(job, JobState.CANCELLED, message="cancelled before it started"), EventName.CANCELLED, job.version
-            )
-        except VersionConflict:
-            continue  # a worker just took it: look again
-        kernel.notify(event)
-        return event.job
-    raise ApiError(409, f"job {job_id} kept changing; try again", code="conflict")
+async def cancel(kernel: Kernel, job_id: str) -> Job:
+    """Cancel through the job service, its refusals as the API's errors."""
+    if not JOB_ID.match(job_id):
+        raise job_not_found(job_id)
+    try:
+        return await JobService.of(kernel).cancel(job_id)
+    except JobNotFound:
+        raise job_not_found(job_id) from None
+    except JobAlreadyFinished as finished:
+        raise ApiError(
+            409,
+            f"job {job_id} is already {finished.job.state.value}; only queued or running jobs can be cancelled",
+            code="job_finished",
+        ) from None
+    except JobKeptChanging:
+        raise ApiError(409, f"job {job_id} kept changing; try again", code="conflict") from None

@@ -8,10 +8,10 @@ import time
 from dataclasses import dataclass, field
 
 from myspinbot.api.errors import ApiError
+from myspinbot.core.job_service import JobKeptChanging, JobService, Saved
 from myspinbot.core.jobs import EventName, Job, JobState
 from myspinbot.core.kernel import Kernel
 from myspinbot.core.queueing import Priority, RunningJob, estimate_starts, mean_seconds
-from myspinbot.core.store import VersionConflict
 from myspinbot.worker.broker_queues import BrokerQueues
 from myspinbot.worker.wire import BrokerUnavailable
 from myspinbot_client.queues import QueueInfo, QueueWorker, WorkerInfo
@@ -78,7 +78,7 @@ class QueueService:
         """Every online worker with its details and the jobs it runs."""
         store = self.kernel.store
         found = [WorkerInfo.model_validate(data) for data in await store.workers()]
-        running = (await store.list(state=JobState.RUNNING, limit=MAX_RUNNING_READ)).jobs
+        running = (await store.list_jobs(state=JobState.RUNNING, limit=MAX_RUNNING_READ)).jobs
         return [
             worker.model_copy(
                 update={
@@ -103,7 +103,7 @@ class QueueService:
         order, workers, running_page, durations = await asyncio.gather(
             self.broker.order(queue),
             self.workers(),
-            store.list(state=JobState.RUNNING, limit=MAX_RUNNING_READ),
+            store.list_jobs(state=JobState.RUNNING, limit=MAX_RUNNING_READ),
             store.recent_durations(types),
         )
         serving = [worker for worker in workers if queue in worker.queues]
@@ -197,17 +197,14 @@ class QueueService:
         if not moved:
             raise ApiError(409, f"job {job.id} is being started by a worker; too late to reorder", code="not_queued")
         self._views.pop(queue, None)
-        store = self.kernel.store
-        for _ in range(20):
-            current = await store.get(job.id)
-            if current is None or current.state != JobState.QUEUED:
-                return current or job
-            try:
-                event = await store.save(
-                    current.model_copy(update={"priority": priority}), EventName.UPDATED, current.version
-                )
-            except VersionConflict:
-                continue
-            self.kernel.notify(event)
-            return (await self.annotate([event.job]))[0]
-        raise ApiError(409, f"job {job.id} kept changing; try again", code="conflict")
+
+        def reprioritized(current: Job) -> Job | None:
+            return current.model_copy(update={"priority": priority}) if current.state == JobState.QUEUED else None
+
+        try:
+            change = await JobService.of(self.kernel).change(job, reprioritized, EventName.UPDATED)
+        except JobKeptChanging:
+            raise ApiError(409, f"job {job.id} kept changing; try again", code="conflict") from None
+        if change.saved != Saved.SAVED:
+            return change.job  # it left the queue meanwhile (taken by a worker, cancelled or expired)
+        return (await self.annotate([change.job]))[0]

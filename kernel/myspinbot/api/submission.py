@@ -16,13 +16,13 @@ from starlette.requests import Request
 from myspinbot.api.errors import ApiError, field_errors, human_bytes, invalid_params
 from myspinbot.api.uploads import UploadLimits, discard_folder, group_uploads, store_uploads
 from myspinbot.core import lifecycle
+from myspinbot.core.job_service import BrokerUnavailable, JobQueue, JobService
 from myspinbot.core.jobfiles import JobFolders
-from myspinbot.core.jobs import EventName, Job, JobEvent
+from myspinbot.core.jobs import Job
 from myspinbot.core.jobtypes import JobType, ParamError
 from myspinbot.core.kernel import Kernel
 from myspinbot.core.params import params_from_form, params_from_json
 from myspinbot.core.queueing import Priority
-from myspinbot.worker.wire import BrokerUnavailable, JobPublisher
 
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:-]{1,200}$")
 
@@ -156,9 +156,10 @@ def rejected_param(error: ParamError) -> ApiError:
 class Submitter:
     """The submit path, shared by `POST /api/jobs/{type}` and the job types' route aliases."""
 
-    def __init__(self, kernel: Kernel, publisher: JobPublisher) -> None:
+    def __init__(self, kernel: Kernel, publisher: JobQueue) -> None:
         self.kernel = kernel
         self.publisher = publisher
+        self.service = JobService.of(kernel)
         settings = kernel.settings
         self.limits = UploadLimits(
             max_file_bytes=settings.max_upload_bytes,
@@ -206,22 +207,16 @@ class Submitter:
             queue=job_type.queue,
             priority=priority,
         )
-        queued = JobEvent(event=EventName.QUEUED, job=job)
         try:
-            job, created = await store.create(job, queued, idempotency_key)
+            job, created = await self.service.submit(job, job_type, self.publisher, idempotency_key)
+        except BrokerUnavailable as error:
+            folders.remove()
+            raise ApiError(
+                503, f"the job queue is unreachable, nothing was queued: {error}", code="broker_unavailable"
+            ) from None
         except Exception:
             folders.remove()
             raise
         if not created:
             folders.remove()
-            return job, False
-        try:
-            await self.publisher.publish(job_type, job_id, priority)
-        except BrokerUnavailable as error:
-            await store.discard(job_id, idempotency_key)
-            folders.remove()
-            raise ApiError(
-                503, f"the job queue is unreachable, nothing was queued: {error}", code="broker_unavailable"
-            ) from None
-        self.kernel.notify(queued)
-        return job, True
+        return job, created

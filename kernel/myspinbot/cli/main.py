@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from myspinbot.cli.envfile import load_env_file
+from dotenv import load_dotenv
+
 from myspinbot.core.plugins import PluginError
 from myspinbot.core.settings import Settings, SettingsError, load_settings
 
@@ -202,7 +203,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--env-file", default=".env.local")
     known, _ = pre.parse_known_args(args_list)
-    load_env_file(Path(known.env_file))
+    # The real environment wins over the file; a line dotenv cannot parse is logged with its number.
+    load_dotenv(Path(known.env_file), override=False)
     args = build_parser().parse_args(args_list)
     return int(args.func(args))
 

@@ -8,7 +8,6 @@ indexes, its statistics and its event are written together or not at all.
 from __future__ import annotations
 
 import bisect
-import builtins
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -99,11 +98,11 @@ class JobStore(Protocol):
 
     async def get(self, job_id: str) -> Job | None: ...
 
-    async def existing(self, job_ids: builtins.list[str]) -> set[str]:
+    async def existing(self, job_ids: list[str]) -> set[str]:
         """Which of these job ids still have a record (one round trip, no record read)."""
         ...
 
-    async def list(
+    async def list_jobs(
         self,
         *,
         state: JobState | None = None,
@@ -124,23 +123,23 @@ class JobStore(Protocol):
 
     async def cancel_requested(self, job_id: str) -> bool: ...
 
-    async def events_after(self, last_id: str, count: int = 1000) -> builtins.list[JobEvent]:
+    async def events_after(self, last_id: str, count: int = 1000) -> list[JobEvent]:
         """Events after `last_id` (exclusive), oldest first; EventsTrimmed if it is gone."""
         ...
 
-    async def read_events(self, last_id: str, block_ms: int, count: int = 500) -> builtins.list[JobEvent]:
+    async def read_events(self, last_id: str, block_ms: int, count: int = 500) -> list[JobEvent]:
         """Wait up to `block_ms` for events after `last_id` ("$" for new ones only)."""
         ...
 
     async def latest_event_id(self) -> str: ...
 
-    async def active_jobs(self, limit: int = 500) -> builtins.list[Job]:
+    async def active_jobs(self, limit: int = 500) -> list[Job]:
         """Jobs that are queued or running, newest first."""
         ...
 
     async def stats(self) -> JobStats: ...
 
-    async def queue_depths(self, queues: builtins.list[str]) -> dict[str, int]:
+    async def queue_depths(self, queues: list[str]) -> dict[str, int]:
         """Messages waiting in each Celery queue."""
         ...
 
@@ -148,11 +147,11 @@ class JobStore(Protocol):
         """Names of the queues paused now (worker/broker_queues.py pauses and resumes them)."""
         ...
 
-    async def recent_durations(self, job_types: builtins.list[str]) -> dict[str, builtins.list[float]]:
+    async def recent_durations(self, job_types: list[str]) -> dict[str, list[float]]:
         """The last few run times (seconds, newest first) of each job type, for start estimates."""
         ...
 
-    async def workers(self) -> builtins.list[dict[str, Any]]:
+    async def workers(self) -> list[dict[str, Any]]:
         """Every worker whose heartbeat is fresh, with the details its last heartbeat carried."""
         ...
 

@@ -71,7 +71,8 @@ def register_task(app: Celery, kernel: Kernel, job_type: JobType) -> None:
     """The thin Celery task of one job type: it passes the job id to the kernel's wrapper."""
 
     def run_job(task: Any, job_id: str) -> str:
-        return execute_job(kernel, job_type, job_id, worker=worker_name(app, task.request.hostname))
+        # Celery keeps no result; the text is what its "Task ... succeeded" log line shows.
+        return str(execute_job(kernel, job_type, job_id, worker=worker_name(app, task.request.hostname)))
 
     app.task(
         name=job_type.task_name,

@@ -10,32 +10,26 @@ import logging
 import shutil
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from myspinbot.core.job_service import JobQueue, JobService, Reaped
 from myspinbot.core.jobfiles import JOB_ID
-from myspinbot.core.jobs import EventName, JobState
-from myspinbot.core.jobtypes import JobType
 from myspinbot.core.kernel import Kernel
-from myspinbot.core.lifecycle import finish
-from myspinbot.core.queueing import Priority
-from myspinbot.core.store import StoreUnavailable, VersionConflict
-from myspinbot.worker.runner import split_delivery
+from myspinbot.core.store import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
 ORPHAN_GRACE_SECONDS = 600  # a submit writes its folder before its record: never race it
 STAGING_MAX_AGE_SECONDS = 3600
 
-Republish = Callable[[JobType, str, Priority], Awaitable[None]]
-
 
 class Maintenance:
     """The reaper and the file cleanup, on a timer."""
 
-    def __init__(self, kernel: Kernel, republish: Republish, interval: float) -> None:
+    def __init__(self, kernel: Kernel, queue: JobQueue, interval: float) -> None:
         self.kernel = kernel
-        self.republish = republish
+        self.queue = queue
+        self.service = JobService.of(kernel)
         self.interval = interval
         self.holder = uuid.uuid4().hex
         self._task: asyncio.Task[None] | None = None
@@ -73,32 +67,12 @@ class Maintenance:
 
     async def reap_lost_jobs(self) -> tuple[int, int]:
         """Running jobs whose worker stopped sending heartbeats go back to the queue, or fail
-        once they have used their attempts (MYSPINBOT_MAX_ATTEMPTS)."""
-        store = self.kernel.store
-        requeued = failed = 0
-        for job in await store.active_jobs(limit=10_000):
-            if job.state != JobState.RUNNING or not job.worker:
-                continue
-            if await store.worker_online(split_delivery(job.worker)[0]):
-                continue
-            job_type = self.kernel.job_types.get(job.type)
-            try:
-                if job_type is None or job.attempts >= self.kernel.settings.max_attempts:
-                    reason = f"worker {job.worker} was lost while running this job, {job.attempts} attempt(s) used"
-                    event = await store.save(finish(job, JobState.FAILED, error=reason), EventName.FAILED, job.version)
-                    failed += 1
-                else:
-                    lost = job.model_copy(
-                        update={"worker": None, "message": f"worker {job.worker} was lost; re-queued"}
-                    )
-                    event = await store.save(lost, EventName.PROGRESS, job.version)
-                    await self.republish(job_type, job.id, job.priority)
-                    requeued += 1
-            except VersionConflict:
-                continue  # it moved meanwhile: its worker is alive after all
-            self.kernel.notify(event)
-            log.warning("job %s: %s", job.id, event.job.error or event.job.message)
-        return requeued, failed
+        once they have used their attempts (MYSPINBOT_MAX_ATTEMPTS); the job service decides."""
+        verdicts = [
+            await self.service.reap(job, self.kernel.job_types.get(job.type), self.queue)
+            for job in await self.kernel.store.active_jobs(limit=10_000)
+        ]
+        return verdicts.count(Reaped.REQUEUED), verdicts.count(Reaped.FAILED)
 
     async def live_job_ids(self) -> set[str]:
         """Ids of every job folder whose record still exists (checked in chunks, records unread)."""

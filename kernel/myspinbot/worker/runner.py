@@ -7,7 +7,6 @@ so each worker thread keeps one event loop and one store and drives them synchro
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import os
 import threading
@@ -18,16 +17,24 @@ from typing import Any, TypeVar
 
 from myspinbot.core import lifecycle
 from myspinbot.core.context import JobCancelled, JobContext
+from myspinbot.core.job_service import (
+    Delivery,
+    JobService,
+    RunOutcome,
+    Saved,
+    Update,
+    delivery_name,
+    finishing,
+)
 from myspinbot.core.jobfiles import JobFolders
 from myspinbot.core.jobs import FINISH_EVENTS, EventName, Job, JobState
 from myspinbot.core.jobtypes import JobType
 from myspinbot.core.kernel import Kernel
-from myspinbot.core.store import JobStore, StoreUnavailable, VersionConflict
+from myspinbot.core.store import JobStore, StoreUnavailable
 from myspinbot.worker.telemetry import WorkerTelemetry
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-MAX_CONFLICT_RETRIES = 20
 
 
 class WorkerRuntime:
@@ -35,8 +42,10 @@ class WorkerRuntime:
 
     def __init__(self, kernel: Kernel) -> None:
         self.pid = os.getpid()
+        self.kernel = kernel
         self.loop = asyncio.new_event_loop()
         self.store: JobStore = kernel.new_store()
+        self.service = JobService.of(kernel, self.store)
         self.retry_seconds = kernel.settings.store_retry_seconds
 
     def run(self, call: Callable[[], Coroutine[Any, Any, T]]) -> T:
@@ -59,23 +68,12 @@ _local = threading.local()
 
 
 def runtime_for(kernel: Kernel) -> WorkerRuntime:
-    """This thread's runtime, made anew after a fork (prefork pool children)."""
+    """This thread's runtime, made anew after a fork (prefork pool children) or for another kernel."""
     current: WorkerRuntime | None = getattr(_local, "runtime", None)
-    if current is None or current.pid != os.getpid():
+    if current is None or current.pid != os.getpid() or current.kernel is not kernel:
         current = WorkerRuntime(kernel)
         _local.runtime = current
     return current
-
-
-def delivery_name(worker: str) -> str:
-    """Who runs a delivery: the worker's name and the PID of the (pool) process running it."""
-    return f"{worker}/{os.getpid()}"
-
-
-def split_delivery(delivery: str) -> tuple[str, int | None]:
-    """A delivery name as (worker name, PID); records from before PIDs were kept have no PID."""
-    worker, _, pid = delivery.rpartition("/")
-    return (worker, int(pid)) if worker and pid.isdigit() else (delivery, None)
 
 
 def sibling_alive(pid: int) -> bool:
@@ -89,10 +87,9 @@ def sibling_alive(pid: int) -> bool:
 
 
 class JobRun:
-    """One delivery of one job: keeps the job in memory and writes each change through the store."""
+    """One delivery of one job: keeps the job in memory and writes each change through the service."""
 
-    def __init__(self, kernel: Kernel, runtime: WorkerRuntime, job: Job, delivery: str = "") -> None:
-        self.kernel = kernel
+    def __init__(self, runtime: WorkerRuntime, job: Job, delivery: str) -> None:
         self.runtime = runtime
         self.job = job
         self.delivery = delivery
@@ -100,34 +97,19 @@ class JobRun:
         # Set when another delivery took the job over, or it was finished under us: stop, write nothing.
         self.superseded = False
 
-    def change(self, update: Callable[[Job], Job | None], event: EventName) -> bool:
-        """Apply `update` and save it; on a conflict re-read and retry. False if `update` declines
-        or another delivery now runs the job."""
-        for _ in range(MAX_CONFLICT_RETRIES):
-            if self.superseded:
-                return False
-            changed = update(self.job)
-            if changed is None:
-                return False
-            try:
-                stored = self.runtime.run(functools.partial(self.runtime.store.save, changed, event, self.job.version))
-            except VersionConflict:
-                fresh = self.runtime.run(lambda: self.runtime.store.get(self.job.id))
-                if fresh is None:
-                    return False
-                taken_over = fresh.state == JobState.RUNNING and fresh.worker not in (None, self.delivery)
-                if self.delivery and (taken_over or fresh.state.finished):
-                    # Someone else runs or finished it (the reaper judged this delivery lost): step aside.
-                    log.warning("job %s is %s (%s); %s stops", fresh.id, fresh.state.value, fresh.worker, self.delivery)
-                    self.superseded = True
-                    return False
-                self.job = fresh.model_copy(update={"artifacts": self.job.artifacts or fresh.artifacts})
-                continue
-            self.job = stored.job
-            self.cancel_seen = self.cancel_seen or stored.cancel_requested
-            self.kernel.notify(stored)
-            return True
-        raise RuntimeError(f"job {self.job.id} kept changing under the worker")
+    def change(self, update: Update, event: EventName) -> bool:
+        """Apply `update` through the job service; False if it declines or the job is no longer ours."""
+        if self.superseded:
+            return False
+        change = self.runtime.run(lambda: self.runtime.service.change(self.job, update, event, delivery=self.delivery))
+        if change.saved == Saved.SUPERSEDED:
+            self.superseded = True
+            return False
+        if change.saved == Saved.GONE:
+            return False
+        self.job = change.job
+        self.cancel_seen = self.cancel_seen or change.cancel_requested
+        return change.saved == Saved.SAVED
 
     # ProgressReporter, used by JobContext:
 
@@ -154,45 +136,20 @@ class JobRun:
         self.change(lambda job: job.model_copy(update={"artifacts": artifacts}), EventName.PROGRESS)
 
 
-def finishing(state: JobState, **details: Any) -> Callable[[Job], Job | None]:
-    """An update that finishes a job unless it is already finished."""
-    return lambda job: None if job.state.finished else lifecycle.finish(job, state, **details)
-
-
-def execute_job(kernel: Kernel, job_type: JobType, job_id: str, worker: str) -> str:
-    """Run one delivery of a job; returns the state it ended in (for logs and tests)."""
+def execute_job(kernel: Kernel, job_type: JobType, job_id: str, worker: str) -> RunOutcome:
+    """Run one delivery of a job: the job service decides whether it runs (begin), the handler
+    runs, and the job service records how it ended."""
     runtime = runtime_for(kernel)
-    job = runtime.run(lambda: runtime.store.get(job_id))
-    if job is None:
-        log.warning("job %s has no record (expired or discarded); dropping its task", job_id)
-        return "missing"
-    if job.state.finished:
-        return job.state.value  # cancelled while queued, or a duplicate delivery
-    delivery = delivery_name(worker)
-    if job.state == JobState.RUNNING and job.worker and job.worker != delivery:
-        owner, owner_pid = split_delivery(job.worker)
-        if owner != worker:
-            if runtime.run(lambda: runtime.store.worker_online(owner)):
-                return "duplicate"  # a late redelivery while its first worker still runs it
-        elif owner_pid is not None and sibling_alive(owner_pid):
-            return "duplicate"  # another pool process of this very worker still runs it
-    run = JobRun(kernel, runtime, job, delivery)
-    if job.state == JobState.RUNNING and job.attempts >= kernel.settings.max_attempts:
-        reason = f"worker lost {job.attempts} times while running this job (MYSPINBOT_MAX_ATTEMPTS)"
-        run.change(finishing(JobState.FAILED, error=reason), EventName.FAILED)
-        return run.job.state.value
-    if not run.change(
-        lambda current: lifecycle.start(current, delivery) if not current.state.finished else None, EventName.STARTED
-    ):
-        return "duplicate" if run.superseded else run.job.state.value
-    if run.cancel_seen:  # cancelled while the message was on its way: never call the handler
-        run.change(finishing(JobState.CANCELLED), EventName.CANCELLED)
-        return run.job.state.value
+    delivery = delivery_name(worker, os.getpid())
+    stopped, job = runtime.run(lambda: runtime.service.begin(job_id, worker, delivery, sibling_alive))
+    if stopped is not None or job is None:
+        return stopped or RunOutcome(Delivery.MISSING)
+    run = JobRun(runtime, job, delivery)
     state, details = run_handler(kernel, job_type, run)
     if run.superseded:
-        return "superseded"
+        return RunOutcome(Delivery.SUPERSEDED, run.job.state)
     run.change(finishing(state, **details), FINISH_EVENTS[state])
-    return run.job.state.value
+    return RunOutcome(Delivery.SUPERSEDED if run.superseded else Delivery.RAN, run.job.state)
 
 
 def run_handler(kernel: Kernel, job_type: JobType, run: JobRun) -> tuple[JobState, dict[str, Any]]:

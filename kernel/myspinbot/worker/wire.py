@@ -13,6 +13,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from celery import Celery
 
+from myspinbot.core.job_service import BrokerUnavailable
 from myspinbot.core.jobtypes import JobType
 from myspinbot.core.queueing import (
     KOMBU_PRIORITY,
@@ -35,9 +36,7 @@ redis.call('LPUSH', KEYS[2], ARGV[2])
 return 1
 """
 
-
-class BrokerUnavailable(RuntimeError):
-    """The broker refused or could not take the message."""
+__all__ = ["BrokerUnavailable", "JobPublisher"]
 
 
 class JobPublisher:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
 import json
 import time
 from typing import Any, cast
@@ -138,7 +137,7 @@ class RedisJobStore:
         return Job.model_validate_json(raw) if raw else None
 
     @unavailable_on_connection_error
-    async def list(
+    async def list_jobs(
         self,
         *,
         state: JobState | None = None,
@@ -178,14 +177,14 @@ class RedisJobStore:
         next_cursor = str(page[-1][1]) if len(found) > limit and page else None
         return JobPage(jobs=[job for job, _ in page], next_cursor=next_cursor)
 
-    async def _records(self, job_ids: builtins.list[str]) -> builtins.list[str | None]:
+    async def _records(self, job_ids: list[str]) -> list[str | None]:
         pipe = self.redis.pipeline(transaction=False)
         for job_id in job_ids:
             pipe.hget(self.keys.job(job_id), "json")
         return cast(list[str | None], await pipe.execute())
 
     @unavailable_on_connection_error
-    async def existing(self, job_ids: builtins.list[str]) -> set[str]:
+    async def existing(self, job_ids: list[str]) -> set[str]:
         pipe = self.redis.pipeline(transaction=False)
         for job_id in job_ids:
             pipe.exists(self.keys.job(job_id))
@@ -193,8 +192,8 @@ class RedisJobStore:
         return {job_id for job_id, exists in zip(job_ids, found, strict=True) if exists}
 
     @unavailable_on_connection_error
-    async def active_jobs(self, limit: int = 500) -> builtins.list[Job]:
-        jobs: builtins.list[Job] = []
+    async def active_jobs(self, limit: int = 500) -> list[Job]:
+        jobs: list[Job] = []
         for state in (JobState.RUNNING, JobState.QUEUED):
             ids = await self.redis.zrevrange(self.keys.by_state(state), 0, limit - 1)
             jobs.extend(Job.model_validate_json(raw) for raw in await self._records(ids) if raw)
@@ -256,7 +255,7 @@ class RedisJobStore:
         return str(last[0][0]) if last else "0-0"
 
     @unavailable_on_connection_error
-    async def events_after(self, last_id: str, count: int = 1000) -> builtins.list[JobEvent]:
+    async def events_after(self, last_id: str, count: int = 1000) -> list[JobEvent]:
         if last_id not in ("0", "0-0"):
             first = await self.redis.xrange(self.keys.events, count=1)
             # Conservative: an id older than the oldest kept may have lost events after it.
@@ -266,7 +265,7 @@ class RedisJobStore:
         return [self._event(entry_id, fields) for entry_id, fields in entries]
 
     @unavailable_on_connection_error
-    async def read_events(self, last_id: str, block_ms: int, count: int = 500) -> builtins.list[JobEvent]:
+    async def read_events(self, last_id: str, block_ms: int, count: int = 500) -> list[JobEvent]:
         reply = await self.redis.xread({self.keys.events: last_id}, count=count, block=block_ms)
         if not reply:
             return []
@@ -318,7 +317,7 @@ class RedisJobStore:
         return stats
 
     @unavailable_on_connection_error
-    async def queue_depths(self, queues: builtins.list[str]) -> dict[str, int]:
+    async def queue_depths(self, queues: list[str]) -> dict[str, int]:
         pipe = self.redis.pipeline(transaction=False)
         per = len(broker_lists(""))
         for queue in queues:
@@ -332,7 +331,7 @@ class RedisJobStore:
         return set(await self.redis.smembers(PAUSED_QUEUES_KEY))
 
     @unavailable_on_connection_error
-    async def recent_durations(self, job_types: builtins.list[str]) -> dict[str, builtins.list[float]]:
+    async def recent_durations(self, job_types: list[str]) -> dict[str, list[float]]:
         pipe = self.redis.pipeline(transaction=False)
         for job_type in job_types:
             pipe.lrange(self.keys.recent_durations(job_type), 0, -1)
@@ -352,7 +351,7 @@ class RedisJobStore:
         await pipe.execute()
 
     @unavailable_on_connection_error
-    async def workers(self) -> builtins.list[dict[str, Any]]:
+    async def workers(self) -> list[dict[str, Any]]:
         now = time.time()
         pipe = self.redis.pipeline(transaction=False)
         pipe.zrangebyscore(self.keys.workers, now, "+inf")
