@@ -10,13 +10,20 @@ import httpx
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
-from tests.support.processes import LiveStack
+from tests.support.processes import TEST_PLUGINS, LiveStack
 
 
 @pytest.fixture(scope="module")
 def queue_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
-    """A private Redis, an API and a worker with concurrency 1."""
-    stack = LiveStack(tmp_path_factory.mktemp("queue-stack"), concurrency=1).start()
+    """A private Redis, an API and a worker with concurrency 1; a lost worker's job fails at once
+    (one attempt) and is found within a second; a test plugin records finished batches."""
+    env = {
+        "MYSPINBOT_EXTRA_PLUGINS": f"{TEST_PLUGINS},tests.support.batch_observer",
+        "MYSPINBOT_MAX_ATTEMPTS": "1",
+        "MYSPINBOT_MAINTENANCE_SECONDS": "1",
+        "MYSPINBOT_MOCK_STEP_SECONDS": "0.1",
+    }
+    stack = LiveStack(tmp_path_factory.mktemp("queue-stack"), concurrency=1, extra_env=env).start()
     yield stack
     stack.stop()
 

@@ -18,6 +18,8 @@ from fastapi_offline import FastAPIOffline
 from starlette.routing import Route, WebSocketRoute
 
 from myspinbot import __version__
+from myspinbot.api.batch_routes import build_batch_router
+from myspinbot.api.batches import BatchService
 from myspinbot.api.deps import require_token
 from myspinbot.api.errors import install_error_handlers
 from myspinbot.api.gateway import EventGateway
@@ -25,6 +27,7 @@ from myspinbot.api.job_routes import build_job_router
 from myspinbot.api.queue_feed import QueueFeed
 from myspinbot.api.queue_routes import build_queue_router
 from myspinbot.api.queue_service import QueueService
+from myspinbot.api.resubmission import Resubmitter
 from myspinbot.api.security import install_security
 from myspinbot.api.submission import Submitter
 from myspinbot.api.system_routes import catalog_router, health_router
@@ -107,6 +110,8 @@ def create_app(settings: Settings, pm: pluggy.PluginManager | None = None, *, ke
     app.state.submitter = Submitter(kernel, publisher)
     app.state.maintenance = maintenance
     app.state.queues = queues
+    app.state.resubmitter = Resubmitter(app.state.submitter)
+    app.state.batches = BatchService(app.state.submitter)
     install_error_handlers(app)
     install_security(app, settings)
 
@@ -117,6 +122,7 @@ def create_app(settings: Settings, pm: pluggy.PluginManager | None = None, *, ke
         (build_job_router(kernel), protected),
         (telemetry_router, protected),
         (build_queue_router(), protected),
+        (build_batch_router(), protected),
         (ws_router, None),
     ]
     owners = {key: "kernel" for key in route_keys(app)}

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from fastapi import APIRouter, FastAPI
     from prometheus_client import CollectorRegistry
 
-    from myspinbot.core.jobs import JobEvent
+    from myspinbot.core.jobs import Job, JobEvent
     from myspinbot.core.jobtypes import JobType
     from myspinbot.core.kernel import Kernel
     from myspinbot.core.settings import Settings
@@ -87,6 +87,18 @@ def job_event(event: JobEvent, kernel: Kernel) -> None:
     Called in the API for `job.queued` and cancels of queued jobs, and in the worker for
     `job.started`, `job.progress` and the finishing events. Must be quick and must not raise:
     an exception is logged and ignored. For delivery to clients use the event stream instead.
+    """
+
+
+@hookspec
+def batch_finished(batch_id: str, last_job: Job, kernel: Kernel) -> None:
+    """Observe a batch whose every job has reached a final state (`batch.finished`).
+
+    Called exactly once per batch, right after the event of its last job to finish, in the
+    process that finished it (usually a worker; the API when the batch was cancelled while
+    queued). `last_job` is that job; read the whole batch with
+    `await kernel.store.get_batch(batch_id)` and its jobs with `kernel.store.get_many(ids)`.
+    Must be quick and must not raise: an exception is logged and ignored.
     """
 
 

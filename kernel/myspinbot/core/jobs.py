@@ -54,6 +54,9 @@ class JobEvent(wire.JobEvent):
     cancel_requested: bool = Field(
         False, exclude=True, description="Set by the store on save: a cancel flag is raised for this job"
     )
+    batch_finished: bool = Field(
+        False, exclude=True, description="Set by the store on save: this was the last of its batch to finish"
+    )
 
 
 def job_links(job_id: str) -> dict[str, str]:

@@ -77,6 +77,12 @@ class Kernel:
             self.pm.hook.job_event(event=event, kernel=self)
         except Exception:
             log.exception("a job_event hook failed for %s", event.event)
+        if event.batch_finished and event.job.batch_id:
+            log.info("batch %s finished (last job %s)", event.job.batch_id, event.job.id)
+            try:
+                self.pm.hook.batch_finished(batch_id=event.job.batch_id, last_job=event.job, kernel=self)
+            except Exception:
+                log.exception("a batch_finished hook failed for %s", event.job.batch_id)
 
 
 def collect_job_types(pm: pluggy.PluginManager, settings: Settings) -> tuple[dict[str, JobType], dict[str, str]]:

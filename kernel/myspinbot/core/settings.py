@@ -56,6 +56,7 @@ class Settings(BaseSettings):
         description="How long finished jobs and their files are kept",
     )
     events_max_len: int = Field(10_000, ge=100, description="Approximate length the event stream is trimmed to")
+    max_batch_jobs: int = Field(100, ge=1, le=10_000, description="Most jobs one batch or sweep may make")
     idempotency_seconds: int = Field(24 * 3600, gt=0, description="How long an Idempotency-Key is remembered")
     visibility_timeout_seconds: int = Field(
         12 * 3600,

@@ -143,6 +143,32 @@ class JobStore(Protocol):
         """Messages waiting in each Celery queue."""
         ...
 
+    async def create_batch(self, batch_id: str, record: dict[str, Any], job_ids: builtins.list[str]) -> None:
+        """Keep a batch's record and the set of its unfinished jobs; the save that finishes the last
+        of them reports `batch_finished` on its event, and the record then expires with its jobs."""
+        ...
+
+    async def get_batch(self, batch_id: str) -> dict[str, Any] | None:
+        """A batch's record as written by `create_batch`, or None."""
+        ...
+
+    async def discard_batch(self, batch_id: str) -> None:
+        """Remove a batch that was never handed to the workers (undo of a failed batch submit)."""
+        ...
+
+    async def claim_key(self, name: str, value: str, ttl_seconds: float) -> str | None:
+        """Take the name for `value` if free (None); else the value that holds it. Used for a
+        batch's Idempotency-Key."""
+        ...
+
+    async def release_key(self, name: str) -> None:
+        """Free a name taken with `claim_key`."""
+        ...
+
+    async def get_many(self, job_ids: builtins.list[str]) -> builtins.list[Job | None]:
+        """Several jobs in one round trip, in the order asked (None for a missing one)."""
+        ...
+
     async def paused_queues(self) -> set[str]:
         """Names of the queues paused now (worker/broker_queues.py pauses and resumes them)."""
         ...

@@ -32,6 +32,9 @@ class Keys:
     def recent_durations(self, job_type: str) -> str:
         return f"{self.prefix}:durations:{job_type}"
 
+    def claim(self, name: str) -> str:
+        return f"{self.prefix}:claim:{name}"
+
     def batch(self, batch_id: str) -> str:
         return f"{self.prefix}:batch:{batch_id}"
 

@@ -37,11 +37,12 @@ if KEYS[5] ~= '' then redis.call('DEL', KEYS[5]) end
 return 1
 """
 
-# KEYS: job, events, stats, cancel, recent durations of the type
+# KEYS: job, events, stats, cancel, recent durations of the type, its batch's pending set and its
+#       batch record ("" = none)
 # ARGV: expected version, new version, new state, job json, event name, maxlen,
 #       ttl seconds (0 = keep), state key prefix, id, type, finished ("1"/"0"),
 #       duration bucket field ("" = none), duration seconds, recent durations kept
-# Returns {1, event id, cancel flag} | {0, current version} on conflict | {-1} when missing.
+# Returns {1, event id, cancel flag, batch finished} | {0, current version} on conflict | {-1} when missing.
 SAVE = """
 local current = redis.call('HGET', KEYS[1], 'version')
 if not current then return {-1} end
@@ -70,7 +71,15 @@ if tonumber(ARGV[7]) > 0 then
   redis.call('EXPIRE', KEYS[1], tonumber(ARGV[7]))
 end
 local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', tonumber(ARGV[6]), '*', 'n', ARGV[5], 'j', ARGV[4])
-return {1, id, redis.call('EXISTS', KEYS[4])}
+local batch_done = 0
+if ARGV[11] == '1' and KEYS[6] ~= '' then
+  -- exactly one save sees its batch's last job leave the pending set
+  if redis.call('SREM', KEYS[6], ARGV[9]) == 1 and redis.call('SCARD', KEYS[6]) == 0 then
+    batch_done = 1
+    redis.call('EXPIRE', KEYS[7], tonumber(ARGV[7]))  -- a finished batch is kept as long as its jobs
+  end
+end
+return {1, id, redis.call('EXISTS', KEYS[4]), batch_done}
 """
 
 # KEYS: lease; ARGV: holder, ttl ms. Returns 1 when `holder` has the lease afterwards.
@@ -78,5 +87,13 @@ LEASE = """
 local current = redis.call('GET', KEYS[1])
 if current and current ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', tonumber(ARGV[2]))
+return 1
+"""
+
+# KEYS: batch, its pending set; ARGV: batch json, job ids... The record lives until its last job
+# finishes (SAVE then gives it the finished jobs' time to live).
+CREATE_BATCH = """
+redis.call('SET', KEYS[1], ARGV[1])
+for i = 2, #ARGV do redis.call('SADD', KEYS[2], ARGV[i]) end
 return 1
 """

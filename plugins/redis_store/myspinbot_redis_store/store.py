@@ -59,6 +59,7 @@ class RedisJobStore:
         self._discard = redis.register_script(scripts.DISCARD)
         self._save = redis.register_script(scripts.SAVE)
         self._lease = redis.register_script(scripts.LEASE)
+        self._create_batch = redis.register_script(scripts.CREATE_BATCH)
         self.telemetry = RedisTelemetryStore(self.redis, self.keys, job_ttl_seconds)
 
     @classmethod
@@ -212,7 +213,15 @@ class RedisJobStore:
                 seconds,
             )
         reply = await self._save(
-            keys=[k.job(job.id), k.events, k.stats, k.cancel(job.id), k.recent_durations(job.type)],
+            keys=[
+                k.job(job.id),
+                k.events,
+                k.stats,
+                k.cancel(job.id),
+                k.recent_durations(job.type),
+                k.batch_pending(job.batch_id) if job.batch_id else "",
+                k.batch(job.batch_id) if job.batch_id else "",
+            ],
             args=[
                 expected_version,
                 saved.version,
@@ -235,7 +244,46 @@ class RedisJobStore:
             raise KeyError(job.id)
         if status == 0:
             raise VersionConflict(f"job {job.id} is at version {reply[1]}, not {expected_version}")
-        return JobEvent(id=reply[1], event=event, job=saved, cancel_requested=bool(int(reply[2])))
+        return JobEvent(
+            id=reply[1],
+            event=event,
+            job=saved,
+            cancel_requested=bool(int(reply[2])),
+            batch_finished=bool(int(reply[3])),
+        )
+
+    # --- batches ---
+
+    @unavailable_on_connection_error
+    async def create_batch(self, batch_id: str, record: dict[str, Any], job_ids: builtins.list[str]) -> None:
+        k = self.keys
+        await self._create_batch(
+            keys=[k.batch(batch_id), k.batch_pending(batch_id)], args=[json.dumps(record), *job_ids]
+        )
+
+    @unavailable_on_connection_error
+    async def get_batch(self, batch_id: str) -> dict[str, Any] | None:
+        raw = await self.redis.get(self.keys.batch(batch_id))
+        return cast(dict[str, Any], json.loads(raw)) if raw else None
+
+    @unavailable_on_connection_error
+    async def discard_batch(self, batch_id: str) -> None:
+        await self.redis.delete(self.keys.batch(batch_id), self.keys.batch_pending(batch_id))
+
+    @unavailable_on_connection_error
+    async def claim_key(self, name: str, value: str, ttl_seconds: float) -> str | None:
+        key = self.keys.claim(name)
+        if await self.redis.set(key, value, nx=True, ex=max(1, int(ttl_seconds))):
+            return None
+        return cast(str | None, await self.redis.get(key)) or value
+
+    @unavailable_on_connection_error
+    async def release_key(self, name: str) -> None:
+        await self.redis.delete(self.keys.claim(name))
+
+    @unavailable_on_connection_error
+    async def get_many(self, job_ids: builtins.list[str]) -> builtins.list[Job | None]:
+        return [Job.model_validate_json(raw) if raw else None for raw in await self._records(job_ids)]
 
     # --- cancel flags ---
 

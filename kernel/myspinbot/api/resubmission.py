@@ -1,0 +1,179 @@
+"""New jobs made from old ones: retry (same parameters, same inputs) and clone with edits.
+
+Both validate like a submit (the job type's model and its `check`), keep the old job's input
+files unless a clone uploads new ones (hard links, so a dataset is never uploaded or stored
+twice), and link the new job to the old one (`retry_of`, `cloned_from`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+
+from myspinbot.api.errors import ApiError, field_errors, invalid_params
+from myspinbot.api.submission import Submitter, priority_of, read_request, rejected_param
+from myspinbot.api.uploads import discard_folder, group_uploads, store_uploads
+from myspinbot.core import lifecycle
+from myspinbot.core.jobfiles import JobFolders
+from myspinbot.core.jobs import EventName, Job, JobEvent, JobState
+from myspinbot.core.jobtypes import JobType, ParamError
+from myspinbot.worker.wire import BrokerUnavailable
+
+log = logging.getLogger(__name__)
+RETRYABLE = (JobState.FAILED, JobState.CANCELLED)
+
+
+def link_inputs(source: JobFolders, target: JobFolders, names: list[str]) -> None:
+    """Give `target` the named input files of `source`: hard links where the disk allows, copies
+    elsewhere. Raises ApiError 409 when a file is no longer kept."""
+    missing = [name for name in names if not (source.inputs / name).is_file()]
+    if missing:
+        raise ApiError(
+            409,
+            f"the input files of job {source.root.name} are no longer kept ({', '.join(missing[:3])}); "
+            "submit the job again with its files",
+            code="inputs_expired",
+        )
+    target.inputs.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        try:
+            os.link(source.inputs / name, target.inputs / name)
+        except OSError:  # another file system, or links not allowed
+            shutil.copy2(source.inputs / name, target.inputs / name)
+
+
+async def validated(job_type: JobType, raw: dict[str, Any], submitter: Submitter, field_prefix: str = "") -> BaseModel:
+    """The parameters checked as a submit checks them; 422 naming each bad field."""
+    try:
+        params = job_type.params.model_validate(raw)
+    except ValidationError as error:
+        details = field_errors(error)
+        if field_prefix:
+            details = [{**item, "field": f"{field_prefix}{item.get('field') or ''}"} for item in details]
+        raise invalid_params(details) from None
+    if job_type.check is not None:
+        try:
+            await job_type.check(params, submitter.kernel.store)
+        except ParamError as error:
+            if field_prefix:
+                raise rejected_param(ParamError(f"{field_prefix}{error.field}", error.message)) from None
+            raise rejected_param(error) from None
+    return params
+
+
+async def enqueue(submitter: Submitter, job_type: JobType, job: Job, folders: JobFolders) -> Job:
+    """Write the new job's record and publish it; on a broker failure undo both and answer 503."""
+    store = submitter.kernel.store
+    queued = JobEvent(event=EventName.QUEUED, job=job)
+    try:
+        job, _ = await store.create(job, queued)
+    except Exception:
+        folders.remove()
+        raise
+    try:
+        await submitter.publisher.publish(job_type, job.id, job.priority)
+    except BrokerUnavailable as error:
+        await store.discard(job.id)
+        folders.remove()
+        raise ApiError(
+            503, f"the job queue is unreachable, nothing was queued: {error}", code="broker_unavailable"
+        ) from None
+    submitter.kernel.notify(queued)
+    return job
+
+
+class Resubmitter:
+    """Retry and clone, on the submit path's limits and publisher."""
+
+    def __init__(self, submitter: Submitter) -> None:
+        self.submitter = submitter
+        self.kernel = submitter.kernel
+
+    def job_type_of(self, job: Job) -> JobType:
+        job_type = self.kernel.job_types.get(job.type)
+        if job_type is None:
+            raise ApiError(409, f"job type {job.type!r} is no longer installed", code="unknown_job_type")
+        return job_type
+
+    async def retry(self, job: Job, request: Request) -> Job:
+        """A new job with the old one's parameters and input files; only failed or cancelled jobs."""
+        if job.state not in RETRYABLE:
+            raise ApiError(
+                409,
+                f"job {job.id} is {job.state.value}; only failed or cancelled jobs can be retried "
+                "(clone it to run it again with edits)",
+                code="not_retryable",
+            )
+        job_type = self.job_type_of(job)
+        params = await validated(job_type, job.params, self.submitter)
+        priority = priority_of(request) if request.query_params.get("priority") else job.priority
+        new_id = uuid.uuid4().hex
+        folders = JobFolders.of(self.kernel.settings.jobs_dir, new_id)
+        link_inputs(JobFolders.of(self.kernel.settings.jobs_dir, job.id), folders, job.inputs)
+        new = lifecycle.new_job(
+            new_id,
+            job_type.name,
+            params.model_dump(mode="json"),
+            list(job.inputs),
+            queue=job_type.queue,
+            priority=priority,
+            retry_of=job.id,
+            batch_id=None,
+        )
+        new = await enqueue(self.submitter, job_type, new, folders)
+        log.info("job %s retries %s", new.id, job.id)
+        return new
+
+    async def clone(self, job: Job, request: Request) -> Job:
+        """A new job with the old one's parameters overlaid by the request's, validated like a
+        submit; its input files are the request's if it sends any, else the old job's."""
+        job_type = self.job_type_of(job)
+        edits, uploads = await read_request(request, self.kernel)
+        params = await validated(job_type, {**job.params, **edits}, self.submitter)
+        priority = priority_of(request) if request.query_params.get("priority") else job.priority
+        new_id = uuid.uuid4().hex
+        folders = JobFolders.of(self.kernel.settings.jobs_dir, new_id)
+        if uploads:
+            names = await self._store_new_inputs(job_type, uploads, new_id, folders)
+        else:
+            names = list(job.inputs)
+            link_inputs(JobFolders.of(self.kernel.settings.jobs_dir, job.id), folders, names)
+        new = lifecycle.new_job(
+            new_id,
+            job_type.name,
+            params.model_dump(mode="json"),
+            names,
+            queue=job_type.queue,
+            priority=priority,
+            cloned_from=job.id,
+        )
+        new = await enqueue(self.submitter, job_type, new, folders)
+        log.info("job %s is a clone of %s", new.id, job.id)
+        return new
+
+    async def _store_new_inputs(
+        self, job_type: JobType, uploads: list[Any], job_id: str, folders: JobFolders
+    ) -> list[str]:
+        limits = self.submitter.limits
+        matched = group_uploads(job_type, uploads, limits)
+        staging: Path = self.kernel.settings.data_dir / "staging" / job_id
+        try:
+            stored = await store_uploads(matched, staging, limits) if matched else []
+            if job_type.inputs_check is not None:
+                try:
+                    job_type.inputs_check(stored)
+                except ParamError as error:
+                    raise rejected_param(error) from None
+            if stored:
+                folders.root.mkdir(parents=True, exist_ok=True)
+                shutil.move(staging, folders.inputs)
+        finally:
+            discard_folder(staging)
+        return [path.name for path in stored]
