@@ -7,6 +7,7 @@ twice), and link the new job to the old one (`retry_of`, `cloned_from`).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -18,12 +19,13 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
 from myspinbot.api.errors import ApiError, field_errors, invalid_params
-from myspinbot.api.submission import Submitter, priority_of, read_request, rejected_param
+from myspinbot.api.submission import RawSubmission, Submitter, priority_of, read_request, rejected_param
 from myspinbot.api.uploads import discard_folder, group_uploads, store_uploads
 from myspinbot.core import lifecycle
 from myspinbot.core.jobfiles import JobFolders
 from myspinbot.core.jobs import EventName, Job, JobEvent, JobState
 from myspinbot.core.jobtypes import JobType, ParamError
+from myspinbot.core.params import params_from_json, typed_form_value
 from myspinbot.worker.wire import BrokerUnavailable
 
 log = logging.getLogger(__name__)
@@ -49,12 +51,26 @@ def link_inputs(source: JobFolders, target: JobFolders, names: list[str]) -> Non
             shutil.copy2(source.inputs / name, target.inputs / name)
 
 
+def edits_of(raw: RawSubmission, job_type: JobType) -> dict[str, Any]:
+    """A clone's parameter edits: the JSON object, or the form fields typed by the job type's schema."""
+    if raw.json_body is not None:
+        edits = json.loads(raw.json_body)
+        return edits if isinstance(edits, dict) else {}
+    schema = job_type.params.model_json_schema()
+    properties = schema.get("properties") or {}
+    return {
+        name: typed_form_value(text, properties[name], schema) if name in properties else text
+        for name, text in raw.form_fields.items()
+        if text.strip()
+    }
+
+
 async def validated(job_type: JobType, raw: dict[str, Any], submitter: Submitter, field_prefix: str = "") -> BaseModel:
     """The parameters checked as a submit checks them; 422 naming each bad field."""
     try:
-        params = job_type.params.model_validate(raw)
+        params = params_from_json(job_type.params, json.dumps(raw))  # as strict as a JSON submit
     except ValidationError as error:
-        details = field_errors(error)
+        details = field_errors(error, schema=job_type.params.model_json_schema())
         if field_prefix:
             details = [{**item, "field": f"{field_prefix}{item.get('field') or ''}"} for item in details]
         raise invalid_params(details) from None
@@ -135,7 +151,8 @@ class Resubmitter:
         """A new job with the old one's parameters overlaid by the request's, validated like a
         submit; its input files are the request's if it sends any, else the old job's."""
         job_type = self.job_type_of(job)
-        edits, uploads = await read_request(request, self.kernel)
+        raw = await read_request(request, self.kernel)
+        edits, uploads = edits_of(raw, job_type), raw.uploads
         params = await validated(job_type, {**job.params, **edits}, self.submitter)
         priority = priority_of(request) if request.query_params.get("priority") else job.priority
         new_id = uuid.uuid4().hex
