@@ -2,11 +2,36 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import json
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 LORA_SUFFIX = ".safetensors"
+RESUME_FROM = r"^[0-9a-f]{32}/[A-Za-z0-9][A-Za-z0-9._-]*\.safetensors$"
+MAX_SAMPLE_PROMPTS = 8
+
+
+def _json_from_text(value: object) -> object:
+    # A list arrives as JSON text in a multipart form field or from the CLI.
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return []
+        try:
+            return json.loads(text)
+        except ValueError:
+            return value
+    return value
+
+
+class SamplePrompt(BaseModel):
+    """A prompt rendered at each sample step, always with the same seed (so samples compare)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    prompt: str = Field(..., min_length=1, max_length=500, description="What the sample shows")
+    seed: int = Field(..., ge=0, le=2**32 - 1, description="The seed the sample is rendered with at every step")
 
 
 # Multipart form fields are typed by the kernel from this model's schema ("768" -> 768), and an
@@ -75,6 +100,38 @@ class TrainParams(BaseModel):
     seed: int | None = Field(
         None, ge=0, le=2**32 - 1, title="Seed", description="Random seed; one is chosen and reported when left out"
     )
+    lr_warmup_steps: int = Field(
+        0,
+        ge=0,
+        le=100_000,
+        title="LR warm-up steps",
+        description="Steps over which the learning rate ramps up from 0 before the scheduler's shape "
+        "(constant_with_warmup alone defaults to 10% of the steps)",
+    )
+    sample_every_n_steps: int | None = Field(
+        None, ge=1, le=100_000, title="Sample every N steps", description="Render the sample prompts every N steps"
+    )
+    sample_prompts: Annotated[list[SamplePrompt], BeforeValidator(_json_from_text)] = Field(
+        default_factory=list,
+        max_length=MAX_SAMPLE_PROMPTS,
+        title="Sample prompts",
+        description='Prompts rendered at each sample step, each with its seed: [{"prompt": "sks dog", "seed": 42}] '
+        "(default: one prompt naming the output)",
+    )
+    save_every_n_steps: int | None = Field(
+        None, ge=1, le=100_000, title="Save every N steps", description="Save a checkpoint every N steps"
+    )
+    save_last_n: int | None = Field(
+        None, ge=1, le=1000, title="Keep last N checkpoints", description="Remove older checkpoints beyond the last N"
+    )
+    resume_from: str | None = Field(
+        None,
+        pattern=RESUME_FROM,
+        max_length=300,
+        title="Resume from",
+        description="A checkpoint of an earlier train job, as <job id>/<artifact name>: training continues from "
+        "its step (and its loss curve) up to max_train_steps",
+    )
 
     @field_validator("output_name", mode="before")
     @classmethod
@@ -88,6 +145,19 @@ class TrainParams(BaseModel):
         if self.network_alpha is None:
             self.network_alpha = self.network_dim / 2
         return self
+
+    @property
+    def prompts(self) -> list[SamplePrompt]:
+        """The sample prompts in effect (one naming the output when none were given)."""
+        return self.sample_prompts or [SamplePrompt(prompt=f"a photo of {self.output_name}", seed=42)]
+
+    @property
+    def resume_source(self) -> tuple[str, str] | None:
+        """(job id, artifact name) of the checkpoint to resume from, if any."""
+        if not self.resume_from:
+            return None
+        job_id, _, name = self.resume_from.partition("/")
+        return job_id, name
 
     @property
     def alpha(self) -> float:

@@ -88,3 +88,20 @@ def data_hash(tensors: Mapping[str, Tensor]) -> str:
     It ignores the metadata, so it can be computed first and then stored in the metadata.
     """
     return hashlib.sha256(encode(tensors)[1]).hexdigest()
+
+
+MAX_HEADER_BYTES = 100 * 1024 * 1024
+
+
+def read_metadata(path: Path) -> dict[str, str]:
+    """The `__metadata__` of a .safetensors file; ValueError when the file is not one."""
+    with path.open("rb") as source:
+        prefix = source.read(8)
+        if len(prefix) != 8:
+            raise ValueError(f"{path.name} is too short to be a .safetensors file")
+        (length,) = struct.unpack("<Q", prefix)
+        if length > MAX_HEADER_BYTES:
+            raise ValueError(f"{path.name} declares a {length}-byte header; not a .safetensors file")
+        header = json.loads(source.read(length))
+    metadata = header.get("__metadata__") if isinstance(header, dict) else None
+    return {str(key): str(value) for key, value in (metadata or {}).items()}

@@ -16,6 +16,7 @@ from myspinbot_video_generate.encode import (
     write_preview,
 )
 from myspinbot_video_generate.frames import FrameRenderer, Scene, fit_size, load_background, sample_indices
+from myspinbot_video_generate.live import LIVE_PREVIEW_EVERY, LIVE_PREVIEW_SIDE, LivePreview
 from myspinbot_video_generate.params import GenerateParams
 
 # However many denoising steps a job asks for, the mock shows at most this many of them.
@@ -62,11 +63,15 @@ def run_generation(ctx: JobContext, params: GenerateParams) -> dict[str, Any]:
     lora = f" + LoRA {params.lora_job_id} ×{params.lora_scale:g}" if params.lora_job_id else ""
     stage(f"loading model {model}{lora}")
     stage("encoding prompt")
-    for step in ticks:
+    scene = Scene(params.prompt, seed, params.num_frames, load_background(init_image) if init_image else None)
+    live = LivePreview(scene, fit_size(params.width, params.height, LIVE_PREVIEW_SIDE), seed)
+    for index, step in enumerate(ticks):
+        if index % LIVE_PREVIEW_EVERY == 0 or step == ticks[-1]:
+            ctx.preview(live.at(step / params.num_inference_steps))
+        ctx.metric(step, denoise_progress=step / params.num_inference_steps)
         stage(f"denoising {step}/{params.num_inference_steps}")
     stage(f"decoding {params.num_frames} frames")
 
-    scene = Scene(params.prompt, seed, params.num_frames, load_background(init_image) if init_image else None)
     preview_size = fit_size(params.width, params.height, PREVIEW_MAX_SIDE)
     preview_renderer = FrameRenderer(scene, preview_size)
     indices = sample_indices(params.num_frames, PREVIEW_MAX_FRAMES)
