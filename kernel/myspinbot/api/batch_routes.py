@@ -109,7 +109,7 @@ def build_batch_router() -> APIRouter:
         for job in batch.jobs:
             if not job.state.finished:
                 try:
-                    await cancel(kernel, store, job.id)
+                    await cancel(kernel, job.id)
                 except ApiError as error:
                     if error.status != 409:  # finished meanwhile: nothing to cancel
                         raise

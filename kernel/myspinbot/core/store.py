@@ -143,7 +143,7 @@ class JobStore(Protocol):
         """Messages waiting in each Celery queue."""
         ...
 
-    async def create_batch(self, batch_id: str, record: dict[str, Any], job_ids: builtins.list[str]) -> None:
+    async def create_batch(self, batch_id: str, record: dict[str, Any], job_ids: list[str]) -> None:
         """Keep a batch's record and the set of its unfinished jobs; the save that finishes the last
         of them reports `batch_finished` on its event, and the record then expires with its jobs."""
         ...
@@ -165,7 +165,7 @@ class JobStore(Protocol):
         """Free a name taken with `claim_key`."""
         ...
 
-    async def get_many(self, job_ids: builtins.list[str]) -> builtins.list[Job | None]:
+    async def get_many(self, job_ids: list[str]) -> list[Job | None]:
         """Several jobs in one round trip, in the order asked (None for a missing one)."""
         ...
 

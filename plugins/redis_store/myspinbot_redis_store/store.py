@@ -255,7 +255,7 @@ class RedisJobStore:
     # --- batches ---
 
     @unavailable_on_connection_error
-    async def create_batch(self, batch_id: str, record: dict[str, Any], job_ids: builtins.list[str]) -> None:
+    async def create_batch(self, batch_id: str, record: dict[str, Any], job_ids: list[str]) -> None:
         k = self.keys
         await self._create_batch(
             keys=[k.batch(batch_id), k.batch_pending(batch_id)], args=[json.dumps(record), *job_ids]
@@ -282,7 +282,7 @@ class RedisJobStore:
         await self.redis.delete(self.keys.claim(name))
 
     @unavailable_on_connection_error
-    async def get_many(self, job_ids: builtins.list[str]) -> builtins.list[Job | None]:
+    async def get_many(self, job_ids: list[str]) -> list[Job | None]:
         return [Job.model_validate_json(raw) if raw else None for raw in await self._records(job_ids)]
 
     # --- cancel flags ---
