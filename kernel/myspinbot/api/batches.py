@@ -9,9 +9,11 @@ store keeps the batch and tells, on the save that finishes its last job, that th
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -21,11 +23,11 @@ from myspinbot.api.errors import ApiError, invalid_params
 from myspinbot.api.resubmission import link_inputs, validated
 from myspinbot.api.submission import Submitter, idempotency_key_of
 from myspinbot.core import lifecycle
+from myspinbot.core.job_service import BrokerUnavailable, JobAlreadyFinished, JobNotFound, JobService
 from myspinbot.core.jobfiles import JOB_ID, JobFolders
-from myspinbot.core.jobs import EventName, Job, JobEvent, JobState, format_time, utc_now
+from myspinbot.core.jobs import Job, JobState, format_time, utc_now
 from myspinbot.core.jobtypes import JobType
 from myspinbot.core.queueing import Priority
-from myspinbot.worker.wire import BrokerUnavailable
 from myspinbot_client.queues import Batch, sweep_sets
 
 log = logging.getLogger(__name__)
@@ -49,7 +51,7 @@ def batch_links(batch_id: str) -> dict[str, str]:
     return {"self": f"/api/batches/{batch_id}", "cancel": f"/api/batches/{batch_id}/cancel"}
 
 
-def summarize(record: dict[str, Any], jobs: list[Job | None]) -> Batch:
+def summarize(record: dict[str, Any], jobs: Sequence[Job | None]) -> Batch:
     """The batch with counts by state and mean progress (finished jobs count as done)."""
     present = [job for job in jobs if job is not None]
     counts: dict[JobState, int] = {}
@@ -180,39 +182,38 @@ class BatchService:
         inputs: tuple[JobFolders, list[str]] | None,
     ) -> Batch:
         store = self.kernel.store
+        service = JobService.of(self.kernel)
         jobs_dir = self.kernel.settings.jobs_dir
         made: list[tuple[Job, JobFolders]] = []
+        for params in sets:
+            job_id = uuid.uuid4().hex
+            job = lifecycle.new_job(
+                job_id,
+                job_type.name,
+                params.model_dump(mode="json"),
+                inputs[1] if inputs else [],
+                queue=job_type.queue,
+                priority=body.priority,
+                batch_id=batch_id,
+            )
+            made.append((job, JobFolders.of(jobs_dir, job_id)))
+        job_ids = [job.id for job, _ in made]
+        record: dict[str, Any] = {
+            "id": batch_id,
+            "type": job_type.name,
+            "created_at": format_time(utc_now()),
+            "priority": body.priority.value,
+            "job_ids": job_ids,
+        }
+        # The batch (with its set of unfinished jobs) first: a job may finish before the last is queued.
+        await store.create_batch(batch_id, record, job_ids)
         published: list[Job] = []
         try:
-            for params in sets:
-                job_id = uuid.uuid4().hex
-                folders = JobFolders.of(jobs_dir, job_id)
-                names = inputs[1] if inputs else []
+            for job, folders in made:
                 if inputs:
-                    link_inputs(inputs[0], folders, names)
-                job = lifecycle.new_job(
-                    job_id,
-                    job_type.name,
-                    params.model_dump(mode="json"),
-                    names,
-                    queue=job_type.queue,
-                    priority=body.priority,
-                    batch_id=batch_id,
-                )
-                made.append((job, folders))
-                await store.create(job, JobEvent(event=EventName.QUEUED, job=job))
-            job_ids = [job.id for job, _ in made]
-            record: dict[str, Any] = {
-                "id": batch_id,
-                "type": job_type.name,
-                "created_at": format_time(utc_now()),
-                "priority": body.priority.value,
-                "job_ids": job_ids,
-            }
-            await store.create_batch(batch_id, record, job_ids)
-            for job, _ in made:
-                await self.submitter.publisher.publish(job_type, job.id, body.priority)
-                published.append(job)
+                    link_inputs(inputs[0], folders, job.inputs)
+                stored, _ = await service.submit(job, job_type, self.submitter.publisher)
+                published.append(stored)
         except BrokerUnavailable as error:
             await self._undo(batch_id, made, published)
             raise ApiError(
@@ -221,24 +222,23 @@ class BatchService:
         except BaseException:
             await self._undo(batch_id, made, published)
             raise
-        for job, _ in made:
-            self.kernel.notify(JobEvent(event=EventName.QUEUED, job=job))
         log.info("batch %s: %d %s jobs", batch_id, len(made), job_type.name)
-        return summarize(record, [job for job, _ in made])
+        return summarize(record, published)
 
     async def _undo(self, batch_id: str, made: list[tuple[Job, JobFolders]], published: list[Job]) -> None:
         """Leave nothing of a batch that could not be queued whole: published jobs are cancelled
-        (their messages are dropped by the worker), the others discarded."""
-        store = self.kernel.store
+        (their messages are then dropped by the worker), the others' files removed (the service
+        already removed a record whose publish failed)."""
+        service = JobService.of(self.kernel)
         sent = {job.id for job in published}
         for job, folders in made:
             if job.id in sent:
-                await store.request_cancel(job.id)
+                with contextlib.suppress(JobAlreadyFinished, JobNotFound):
+                    await service.cancel(job.id)
                 continue
-            await store.discard(job.id)
             folders.remove()
         if not sent:
-            await store.discard_batch(batch_id)
+            await self.kernel.store.discard_batch(batch_id)
 
     async def get(self, batch_id: str) -> Batch | None:
         """The batch with its jobs' states, or None."""

@@ -22,8 +22,9 @@ from myspinbot.api.errors import ApiError, field_errors, invalid_params
 from myspinbot.api.submission import RawSubmission, Submitter, priority_of, read_request, rejected_param
 from myspinbot.api.uploads import discard_folder, group_uploads, store_uploads
 from myspinbot.core import lifecycle
+from myspinbot.core.job_service import JobService
 from myspinbot.core.jobfiles import JobFolders
-from myspinbot.core.jobs import EventName, Job, JobEvent, JobState
+from myspinbot.core.jobs import Job, JobState
 from myspinbot.core.jobtypes import JobType, ParamError
 from myspinbot.core.params import params_from_json, typed_form_value
 from myspinbot.worker.wire import BrokerUnavailable
@@ -86,22 +87,16 @@ async def validated(job_type: JobType, raw: dict[str, Any], submitter: Submitter
 
 async def enqueue(submitter: Submitter, job_type: JobType, job: Job, folders: JobFolders) -> Job:
     """Write the new job's record and publish it; on a broker failure undo both and answer 503."""
-    store = submitter.kernel.store
-    queued = JobEvent(event=EventName.QUEUED, job=job)
     try:
-        job, _ = await store.create(job, queued)
-    except Exception:
-        folders.remove()
-        raise
-    try:
-        await submitter.publisher.publish(job_type, job.id, job.priority)
+        job, _ = await JobService.of(submitter.kernel).submit(job, job_type, submitter.publisher)
     except BrokerUnavailable as error:
-        await store.discard(job.id)
         folders.remove()
         raise ApiError(
             503, f"the job queue is unreachable, nothing was queued: {error}", code="broker_unavailable"
         ) from None
-    submitter.kernel.notify(queued)
+    except Exception:
+        folders.remove()
+        raise
     return job
 
 
