@@ -17,10 +17,11 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
-from myspinbot_client import ApiError, ApiUnavailable, Job, JobState, JobType, MySpinBotClient
+from myspinbot_client import ApiError, ApiUnavailable, Job, JobState, JobType, MySpinBotClient, cli_telemetry
 from myspinbot_client.connection import API_TOKEN_ENV, API_URL_ENV
-from myspinbot_client.display import choose_view, format_size, outcome_text
+from myspinbot_client.display import ProgressView, choose_view, format_size, outcome_text
 from myspinbot_client.params import InputError, assign_files, parse_params, split_assignments
+from myspinbot_client.telemetry import TelemetryEvent, TelemetryKind
 
 RECONNECT_FOR = 300.0  # seconds a watch keeps retrying a lost API before giving up
 INPUT_STATUSES = frozenset({400, 413, 415, 422})
@@ -114,6 +115,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     download.add_argument("job_id", metavar="JOB_ID")
     download.add_argument("--out", "-o", type=Path, metavar="DIR", help="where to save them (default: ./JOB_ID)")
     download.set_defaults(func=_command(run_download))
+
+    cli_telemetry.register(subparsers, common, _command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -209,7 +212,12 @@ def _follow(args: argparse.Namespace, client: MySpinBotClient, job_id: str) -> i
     last: Job | None = None
     try:
         try:
-            for event in client.watch(job_id, reconnect_for=RECONNECT_FOR, on_reconnect=_reconnect_notice):
+            for event in client.watch(
+                job_id,
+                reconnect_for=RECONNECT_FOR,
+                on_reconnect=_reconnect_notice,
+                on_telemetry=lambda frame: _show_metrics(view, frame),
+            ):
                 view.show(event)
                 last = event.job
         finally:
@@ -222,6 +230,11 @@ def _follow(args: argparse.Namespace, client: MySpinBotClient, job_id: str) -> i
     if not _json(args):
         _print_outcome(client, job)
     return exit_code_for_state(job.state)
+
+
+def _show_metrics(view: ProgressView, frame: TelemetryEvent) -> None:
+    if frame.kind is TelemetryKind.METRIC and frame.values:
+        view.set_metrics(frame.job_id, frame.values)
 
 
 def _print_outcome(client: MySpinBotClient, job: Job) -> None:

@@ -50,9 +50,15 @@ def progress_text(job: Job) -> str:
     return " ".join(parts)
 
 
-def plain_line(job: Job) -> str:
-    """One line per state for logs and pipes: "<id> <type> <progress text>"."""
-    return f"{job.id} {job.type} {progress_text(job)}"
+def plain_line(job: Job, metrics: str = "") -> str:
+    """One line per state for logs and pipes: "<id> <type> <progress text>[ · <latest metrics>]"."""
+    line = f"{job.id} {job.type} {progress_text(job)}"
+    return f"{line} · {metrics}" if metrics else line
+
+
+def metrics_text(values: dict[str, float], limit: int = 4) -> str:
+    """The latest metric values for a progress line, e.g. "loss 0.0712 lr 0.0001"."""
+    return " ".join(f"{name} {value:.4g}" for name, value in sorted(values.items())[:limit])
 
 
 def outcome_text(job: Job) -> str:
@@ -69,6 +75,9 @@ class ProgressView(Protocol):
     def show(self, event: JobEvent) -> None:
         """Show one event."""
 
+    def set_metrics(self, job_id: str, values: dict[str, float]) -> None:
+        """Show these latest metric values with the job's progress."""
+
     def close(self) -> None:
         """Stop showing (leave what is shown on screen)."""
 
@@ -83,6 +92,9 @@ class JsonLinesView:
         """Print the event as a JSON line."""
         print(json.dumps(event.to_json()), file=self._out or sys.stdout, flush=True)
 
+    def set_metrics(self, job_id: str, values: dict[str, float]) -> None:
+        """Metrics are not events: `myspinbot metrics --json` gives them."""
+
     def close(self) -> None:
         """Nothing to stop."""
 
@@ -93,10 +105,15 @@ class PlainLinesView:
     def __init__(self, out: TextIO | None = None) -> None:
         self._out = out
         self._last: dict[str, str] = {}
+        self._metrics: dict[str, str] = {}
+
+    def set_metrics(self, job_id: str, values: dict[str, float]) -> None:
+        """Keep the latest values; they go on the job's next line."""
+        self._metrics[job_id] = metrics_text(values)
 
     def show(self, event: JobEvent) -> None:
         """Print the job's line unless it is the same as the last one printed for it."""
-        line = plain_line(event.job)
+        line = plain_line(event.job, self._metrics.get(event.job.id, ""))
         if self._last.get(event.job.id) != line:
             self._last[event.job.id] = line
             print(line, file=self._out or sys.stdout, flush=True)

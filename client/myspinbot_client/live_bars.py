@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn
 
-from myspinbot_client.display import format_eta
+from myspinbot_client.display import format_eta, metrics_text
 from myspinbot_client.models import JobEvent, JobState
 
 # Named ANSI colours, not rich's default RGB ones: on a 16-colour terminal (TERM=xterm) the default
@@ -27,11 +27,19 @@ class LiveBarView:
             TextColumn("{task.fields[steps]}"),
             TextColumn("[cyan]{task.fields[eta]}"),
             TextColumn("{task.fields[message]}"),
+            TextColumn("[yellow]{task.fields[metrics]}"),
             console=console,
             refresh_per_second=8,
         )
         self._tasks: dict[str, TaskID] = {}
+        self._metrics: dict[str, str] = {}
         self._progress.start()
+
+    def set_metrics(self, job_id: str, values: dict[str, float]) -> None:
+        """Show the latest metric values after the job's message."""
+        self._metrics[job_id] = metrics_text(values)
+        if job_id in self._tasks:
+            self._progress.update(self._tasks[job_id], metrics=self._metrics[job_id])
 
     def show(self, event: JobEvent) -> None:
         """Move the job's bar to the event's state."""
@@ -41,10 +49,13 @@ class LiveBarView:
         message = job.error if job.state is JobState.FAILED and job.error else job.message or job.state.value
         if job.id not in self._tasks:
             self._tasks[job.id] = self._progress.add_task(
-                f"{job.type} {job.id}", total=100, steps=steps, eta=eta, message=message
+                f"{job.type} {job.id}", total=100, steps=steps, eta=eta, message=message, metrics=""
             )
         done = 100 if job.state is JobState.SUCCEEDED else job.progress * 100
-        self._progress.update(self._tasks[job.id], completed=done, steps=steps, eta=eta, message=message)
+        metrics = self._metrics.get(job.id, "")
+        self._progress.update(
+            self._tasks[job.id], completed=done, steps=steps, eta=eta, message=message, metrics=metrics
+        )
 
     def close(self) -> None:
         """Stop refreshing, leaving the last bars on screen."""
