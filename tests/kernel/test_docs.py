@@ -13,7 +13,17 @@ def test_readme_documents_every_setting() -> None:
     readme = (REPO_ROOT / "README.md").read_text()
     documented = set(re.findall(r"^\| `(MYSPINBOT_[A-Z_]+)` \|", readme, flags=re.MULTILINE))
     expected = {f"MYSPINBOT_{name.upper()}" for name in Settings.model_fields}
+    expected |= webhook_variables()
     assert documented == expected
+
+
+def webhook_variables() -> set[str]:
+    """The variables the webhooks plugin's own settings read (its table sits under the kernel's)."""
+    from myspinbot_webhooks.config import WebhookSettings
+
+    names = {f"MYSPINBOT_WEBHOOK_{name.upper()}" for name in WebhookSettings.model_fields}
+    names.discard("MYSPINBOT_WEBHOOK_PUBLIC_URL")  # read as MYSPINBOT_PUBLIC_URL (the alias is a fallback)
+    return names | {"MYSPINBOT_PUBLIC_URL"}
 
 
 def test_docs_links_resolve() -> None:
