@@ -37,6 +37,7 @@ from myspinbot_client.params import InputError
 from myspinbot_client.sync import MySpinBotClient
 from myspinbot_client.telemetry import LogLine, Logs, Metrics, MetricSeries, TelemetryEvent
 from myspinbot_client.watch import WatchTimeoutError
+from myspinbot_client.webhooks import Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
     "SNAPSHOT",
@@ -64,4 +65,7 @@ __all__ = [
     "Plugin",
     "TelemetryEvent",
     "WatchTimeoutError",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookDelivery",
 ]

@@ -14,7 +14,7 @@ import httpx
 from websockets.asyncio.client import connect
 from websockets.exceptions import WebSocketException
 
-from myspinbot_client import calls
+from myspinbot_client import calls, webhooks
 from myspinbot_client.calls import Call, Files, PathLike
 from myspinbot_client.connection import Connection
 from myspinbot_client.errors import ApiError, error_from_response
@@ -39,6 +39,7 @@ from myspinbot_client.watch import (
     job_ids_of,
     retry_delay,
 )
+from myspinbot_client.webhooks import Webhook, WebhookDelivery
 
 T = TypeVar("T")
 AsyncReconnectHook = Callable[[ApiError, float], Awaitable[None] | None]
@@ -163,6 +164,32 @@ class AsyncMySpinBotClient:
             raise error_from_response(response.status_code, response.content, response.reason_phrase)
         current = response.headers.get("x-preview-version", "0")
         return response.content, response.headers.get("content-type", ""), int(current) if current.isdigit() else 0
+
+    async def webhooks(self) -> builtins.list[Webhook]:
+        """Every webhook subscription (without secrets); 404 when the API has no webhooks plugin."""
+        return await self._send(webhooks.list_webhooks())
+
+    async def create_webhook(
+        self,
+        url: str,
+        events: Sequence[str] = ("job.succeeded", "job.failed"),
+        job_types: Sequence[str] = (),
+        description: str = "",
+    ) -> Webhook:
+        """Subscribe a URL to job events; the result's `secret` is shown this once."""
+        return await self._send(webhooks.create_webhook(url, events, job_types, description))
+
+    async def delete_webhook(self, webhook_id: str) -> None:
+        """Delete a subscription; its pending deliveries stop."""
+        await self._send(webhooks.delete_webhook(webhook_id))
+
+    async def webhook_deliveries(self, webhook_id: str) -> builtins.list[WebhookDelivery]:
+        """A subscription's recent deliveries with their attempts, newest first."""
+        return await self._send(webhooks.webhook_deliveries(webhook_id))
+
+    async def ping_webhook(self, webhook_id: str) -> WebhookDelivery:
+        """Send a signed `ping` to a subscription; the pending delivery."""
+        return await self._send(webhooks.ping_webhook(webhook_id))
 
     async def artifacts(self, job_id: str) -> builtins.list[Artifact]:
         """The files a job produced."""

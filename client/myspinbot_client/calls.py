@@ -65,6 +65,8 @@ class Call(Generic[T]):
 
     def result(self, response: httpx.Response) -> T:
         """The decoded result, or the `ApiError` the response stands for."""
+        if response.status_code == 204:
+            return self.decode(None)
         if response.is_success or response.status_code in self.also_ok:
             try:
                 return self.decode(response.json())

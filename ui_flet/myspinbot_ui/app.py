@@ -21,6 +21,7 @@ from myspinbot_client import ApiError, ApiUnavailable, Artifact, AsyncMySpinBotC
 from myspinbot_ui.config import UiConfig
 from myspinbot_ui.forms import FORM_ERROR, api_errors, collect
 from myspinbot_ui.live import LiveFeed
+from myspinbot_ui.notifications import Notifications
 from myspinbot_ui.state import JobBoard, JobFilter
 from myspinbot_ui.status import BackendStatus
 from myspinbot_ui.uploads import UploadBatch, UploadError
@@ -29,6 +30,7 @@ from myspinbot_ui.views.header import Header, OutageBanner
 from myspinbot_ui.views.job_list import JobList
 from myspinbot_ui.views.job_row import RowActions, short_id
 from myspinbot_ui.views.layout import PageLayout
+from myspinbot_ui.views.notifications import NotificationsView
 from myspinbot_ui.views.preview import preview_dialog
 from myspinbot_ui.views.submit import SubmitPanel
 from myspinbot_ui.views.theme import apply_theme
@@ -65,6 +67,17 @@ class Dashboard:
             on_api_up=self.api_up,
             on_connected=self.live_connected,
         )
+        self.notifications = Notifications(client, self.changed)
+        self.notifications_view = NotificationsView(self.notifications, self.show_jobs)
+        self.header.add_action(
+            ft.Semantics(
+                identifier="open-notifications",
+                content=ft.TextButton(
+                    "Notifications", icon=ft.Icons.NOTIFICATIONS_OUTLINED, on_click=lambda _: self.show_notifications()
+                ),
+            )
+        )
+        self.showing_notifications = False
         self._dirty = asyncio.Event()
         self._running: list[asyncio.Task[None]] = []
         self._background: set[asyncio.Task[Any]] = set()
@@ -93,6 +106,7 @@ class Dashboard:
         for task in self._running:
             task.cancel()
         self._running = []
+        self.notifications.stop()
 
     def changed(self) -> None:
         """Something the page shows changed; it is drawn on the next render."""
@@ -104,6 +118,26 @@ class Dashboard:
         self.banner.render(self.status)
         self.submit.render(self.board)
         self.jobs.render(self.board)
+        if self.showing_notifications:
+            self.notifications_view.render(self.notifications.state)
+
+    def show_notifications(self) -> None:
+        """Swap the jobs for the notifications page (webhooks), refreshed while it is shown."""
+        self.showing_notifications = True
+        self.page.controls = [
+            ft.Column([self.header.control, self.notifications_view.page_control], spacing=0, expand=True)
+        ]
+        self.page.scroll = None
+        self.layout.wide = None  # the jobs page is laid out afresh on the way back
+        self.notifications.start()
+        self.changed()
+
+    def show_jobs(self) -> None:
+        """Back to the jobs page."""
+        self.showing_notifications = False
+        self.notifications.stop()
+        self.layout.arrange(self.page.width)
+        self.changed()
 
     async def api_up(self) -> None:
         """The API answers (at start or after an outage): refresh the job types."""

@@ -97,8 +97,9 @@ def check_addresses(host: str, addresses: Sequence[IpAddress], settings: Webhook
         raise UnsafeUrl(f"{host} does not resolve to any address")
     for address in addresses:
         if not address_allowed(address, settings.allow_private):
+            where = str(address) if literal_address(host) == address else f"{host} resolves to {address}"
             raise UnsafeUrl(
-                f"{host} resolves to {address}, a loopback, private or link-local address; "
+                f"{where}, a loopback, private or link-local address, is not allowed; "
                 "name it in MYSPINBOT_WEBHOOK_ALLOW_PRIVATE to allow it"
             )
     return addresses[0]

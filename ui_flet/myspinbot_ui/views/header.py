@@ -31,6 +31,8 @@ class Header:
             tight=True,
         )
         self.title = title
+        # Buttons to the dashboard's other pages (notifications, …), between the name and the pills.
+        self.actions = ft.Row(spacing=4, tight=True)
         self.control = ft.Container(
             padding=ft.Padding.symmetric(horizontal=20, vertical=12),
             bgcolor=ft.Colors.SURFACE_CONTAINER,
@@ -42,13 +44,17 @@ class Header:
         """Name and pills on one line (pills on the right), or the pills under the name on a narrow window."""
         self.health.alignment = ft.MainAxisAlignment.START if compact else ft.MainAxisAlignment.END
         if compact:
-            self.control.content = ft.Column([self.title, self.health], spacing=10)
+            self.control.content = ft.Column([ft.Row([self.title, self.actions], wrap=True), self.health], spacing=10)
         else:
             self.control.content = ft.Row(
-                [self.title, ft.Container(self.health, expand=True)],
+                [self.title, self.actions, ft.Container(self.health, expand=True)],
                 vertical_alignment=ft.CrossAxisAlignment.CENTER,
                 spacing=16,
             )
+
+    def add_action(self, control: ft.Control) -> None:
+        """Put a page's button in the bar."""
+        self.actions.controls.append(control)
 
     def render(self, status: BackendStatus) -> None:
         """Show the latest health (the pills are rebuilt only when it changed)."""
