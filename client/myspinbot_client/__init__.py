@@ -37,7 +37,7 @@ from myspinbot_client.params import InputError
 from myspinbot_client.sync import MySpinBotClient
 from myspinbot_client.telemetry import LogLine, Logs, Metrics, MetricSeries, TelemetryEvent
 from myspinbot_client.watch import WatchTimeoutError
-from myspinbot_client.webhooks import Webhook, WebhookAttempt, WebhookDelivery
+from myspinbot_client.webhooks import CreatedWebhook, Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
     "SNAPSHOT",
@@ -46,6 +46,7 @@ __all__ = [
     "Artifact",
     "ArtifactStream",
     "AsyncMySpinBotClient",
+    "CreatedWebhook",
     "ErrorBody",
     "EventName",
     "FieldError",

@@ -39,7 +39,7 @@ from myspinbot_client.watch import (
     job_ids_of,
     retry_delay,
 )
-from myspinbot_client.webhooks import Webhook, WebhookDelivery
+from myspinbot_client.webhooks import CreatedWebhook, Webhook, WebhookDelivery
 
 T = TypeVar("T")
 AsyncReconnectHook = Callable[[ApiError, float], Awaitable[None] | None]
@@ -175,7 +175,7 @@ class AsyncMySpinBotClient:
         events: Sequence[str] = ("job.succeeded", "job.failed"),
         job_types: Sequence[str] = (),
         description: str = "",
-    ) -> Webhook:
+    ) -> CreatedWebhook:
         """Subscribe a URL to job events; the result's `secret` is shown this once."""
         return await self._send(webhooks.create_webhook(url, events, job_types, description))
 

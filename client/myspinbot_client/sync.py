@@ -41,7 +41,7 @@ from myspinbot_client.watch import (
     retry_delay,
     time_left,
 )
-from myspinbot_client.webhooks import Webhook, WebhookDelivery
+from myspinbot_client.webhooks import CreatedWebhook, Webhook, WebhookDelivery
 
 T = TypeVar("T")
 ReconnectHook = Callable[[ApiError, float], None]
@@ -179,7 +179,7 @@ class MySpinBotClient:
         events: Sequence[str] = ("job.succeeded", "job.failed"),
         job_types: Sequence[str] = (),
         description: str = "",
-    ) -> Webhook:
+    ) -> CreatedWebhook:
         """Subscribe a URL to job events; the result's `secret` is shown this once."""
         return self._send(webhooks.create_webhook(url, events, job_types, description))
 

@@ -1,103 +1,105 @@
-"""Webhook subscriptions and their deliveries as `/api/webhooks` returns them, and the calls that reach it.
+"""Webhooks on the wire: subscriptions, deliveries and their attempts, and the calls that reach them.
 
-The routes come from the webhooks plugin; an API without it answers 404 to each of these calls.
+The webhooks plugin answers with these models and the client reads them (see models.py for why
+once). The routes come from that plugin: an API without it answers 404 to each of these calls.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from collections.abc import Sequence
+from enum import StrEnum
 from urllib.parse import quote
 
+from pydantic import Field, field_validator
+
 from myspinbot_client.calls import Call
-from myspinbot_client.models import _time
+from myspinbot_client.models import Timestamp, WireModel
 
-JSON = dict[str, Any]
+JOB_EVENTS = ("job.started", "job.succeeded", "job.failed", "job.cancelled")
+SUBSCRIBABLE_EVENTS = (*JOB_EVENTS, "batch.finished")
+PING_EVENT = "ping"
 
 
-@dataclass(frozen=True)
-class Webhook:
-    """A subscription: where events go, which ones, for which job types (empty: all)."""
+class NewWebhook(WireModel):
+    """What `POST /api/webhooks` takes."""
+
+    url: str = Field(..., max_length=2048, description="Where to POST events: https:// (http:// only if allowed)")
+    events: list[str] = Field(
+        default_factory=lambda: ["job.succeeded", "job.failed"],
+        min_length=1,
+        description=f"Events to send, among {', '.join(SUBSCRIBABLE_EVENTS)}",
+    )
+    job_types: list[str] = Field(default_factory=list, description="Only jobs of these types (empty: every type)")
+    description: str = Field("", max_length=200, description="A note for people reading the list")
+
+    @field_validator("events")
+    @classmethod
+    def _known_events(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(SUBSCRIBABLE_EVENTS))
+        if unknown:
+            raise ValueError(f"unknown events {unknown}; choose among {list(SUBSCRIBABLE_EVENTS)}")
+        return sorted(set(value))
+
+
+class Webhook(WireModel):
+    """A subscription as the API shows it: never with its secret."""
 
     id: str
     url: str
-    events: tuple[str, ...]
-    job_types: tuple[str, ...] = ()
+    events: list[str]
+    job_types: list[str] = Field(default_factory=list)
     description: str = ""
-    owner: str | None = None
-    created_at: datetime | None = None
-    secret: str | None = None  # only in the answer that created it
-    raw: JSON = field(default_factory=dict, repr=False, compare=False)
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Webhook:
-        """Build from the API's JSON."""
-        secret, owner = data.get("secret"), data.get("owner")
-        return cls(
-            id=str(data["id"]),
-            url=str(data["url"]),
-            events=tuple(str(event) for event in data.get("events") or ()),
-            job_types=tuple(str(name) for name in data.get("job_types") or ()),
-            description=str(data.get("description") or ""),
-            owner=owner if isinstance(owner, str) else None,
-            created_at=_time(data.get("created_at")),
-            secret=secret if isinstance(secret, str) else None,
-            raw=dict(data),
-        )
+    owner: str | None = Field(None, description="Whose jobs it fires for; None: every job (an admin's)")
+    created_at: Timestamp
 
 
-@dataclass(frozen=True)
-class WebhookAttempt:
+class CreatedWebhook(Webhook):
+    """The answer to `POST /api/webhooks`: the only time the secret is shown."""
+
+    secret: str = Field(..., description="Signing secret; shown once, keep it on the receiver")
+
+
+class WebhookList(WireModel):
+    """`GET /api/webhooks`: every subscription, oldest first, without secrets."""
+
+    webhooks: list[Webhook]
+
+
+class DeliveryState(StrEnum):
+    """A delivery waits (`pending`) until a 2xx (`succeeded`) or the end of its window (`failed`)."""
+
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class WebhookAttempt(WireModel):
     """One POST to the receiver: its status (None if it never answered), latency and error."""
 
-    at: datetime | None
-    status_code: int | None
+    at: Timestamp
+    status_code: int | None = None
     latency_ms: float
-    error: str | None
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> WebhookAttempt:
-        """Build from the API's JSON."""
-        status, error = data.get("status_code"), data.get("error")
-        return cls(
-            at=_time(data.get("at")),
-            status_code=status if isinstance(status, int) else None,
-            latency_ms=float(data.get("latency_ms") or 0.0),
-            error=error if isinstance(error, str) else None,
-        )
+    error: str | None = None
 
 
-@dataclass(frozen=True)
-class WebhookDelivery:
-    """One event for one subscription: `pending` until a 2xx (`succeeded`) or the end of its window (`failed`)."""
+class WebhookDelivery(WireModel):
+    """One event for one subscription, tried until it succeeds or its window ends."""
 
     id: str
     subscription_id: str
     event: str
-    state: str
-    attempts: tuple[WebhookAttempt, ...] = ()
     job_id: str | None = None
-    created_at: datetime | None = None
-    next_attempt_at: datetime | None = None
-    error: str | None = None
+    created_at: Timestamp
+    state: DeliveryState = DeliveryState.PENDING
+    attempts: list[WebhookAttempt] = Field(default_factory=list)
+    next_attempt_at: Timestamp | None = None
+    error: str | None = Field(None, description="Why it failed, once failed")
 
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> WebhookDelivery:
-        """Build from the API's JSON."""
-        job_id, error = data.get("job_id"), data.get("error")
-        return cls(
-            id=str(data["id"]),
-            subscription_id=str(data.get("subscription_id", "")),
-            event=str(data.get("event", "")),
-            state=str(data.get("state", "pending")),
-            attempts=tuple(WebhookAttempt.from_json(item) for item in data.get("attempts") or ()),
-            job_id=job_id if isinstance(job_id, str) else None,
-            created_at=_time(data.get("created_at")),
-            next_attempt_at=_time(data.get("next_attempt_at")),
-            error=error if isinstance(error, str) else None,
-        )
+
+class WebhookDeliveryList(WireModel):
+    """`GET /api/webhooks/{id}/deliveries`: newest first."""
+
+    deliveries: list[WebhookDelivery]
 
 
 def _path(webhook_id: str, tail: str = "") -> str:
@@ -106,13 +108,13 @@ def _path(webhook_id: str, tail: str = "") -> str:
 
 def list_webhooks() -> Call[list[Webhook]]:
     """`GET /api/webhooks`."""
-    return Call("GET", "/api/webhooks", lambda body: [Webhook.from_json(item) for item in body["webhooks"]])
+    return Call("GET", "/api/webhooks", lambda body: WebhookList.model_validate(body).webhooks)
 
 
-def create_webhook(url: str, events: Sequence[str], job_types: Sequence[str], description: str) -> Call[Webhook]:
+def create_webhook(url: str, events: Sequence[str], job_types: Sequence[str], description: str) -> Call[CreatedWebhook]:
     """`POST /api/webhooks`; the answer is the only one that carries the secret."""
     body = {"url": url, "events": list(events), "job_types": list(job_types), "description": description}
-    return Call("POST", "/api/webhooks", Webhook.from_json, json_body=body)
+    return Call("POST", "/api/webhooks", CreatedWebhook.model_validate, json_body=body)
 
 
 def delete_webhook(webhook_id: str) -> Call[None]:
@@ -123,12 +125,10 @@ def delete_webhook(webhook_id: str) -> Call[None]:
 def webhook_deliveries(webhook_id: str) -> Call[list[WebhookDelivery]]:
     """`GET /api/webhooks/{id}/deliveries`, newest first."""
     return Call(
-        "GET",
-        _path(webhook_id, "/deliveries"),
-        lambda body: [WebhookDelivery.from_json(item) for item in body["deliveries"]],
+        "GET", _path(webhook_id, "/deliveries"), lambda body: WebhookDeliveryList.model_validate(body).deliveries
     )
 
 
 def ping_webhook(webhook_id: str) -> Call[WebhookDelivery]:
     """`POST /api/webhooks/{id}/test`: a signed `ping`."""
-    return Call("POST", _path(webhook_id, "/test"), WebhookDelivery.from_json)
+    return Call("POST", _path(webhook_id, "/test"), WebhookDelivery.model_validate)

@@ -96,7 +96,7 @@ def test_notifications_page_adds_a_webhook_sends_a_test_and_shows_deliveries(
 
     assert documented_verify()(secret, ping.headers, ping.body)
     hooks = api.webhooks()
-    assert [hook.url for hook in hooks] == [receiver.url] and hooks[0].secret is None
+    assert [hook.url for hook in hooks] == [receiver.url] and "secret" not in hooks[0].model_dump()
     assert [delivery.event for delivery in api.webhook_deliveries(hooks[0].id)] == ["job.succeeded", "ping"]
     api.delete_webhook(hooks[0].id)
     assert api.webhooks() == []

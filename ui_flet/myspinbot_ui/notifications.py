@@ -109,7 +109,7 @@ class Notifications:
             except ApiError as error:
                 state.form_error = api_problem(error)
             else:
-                state.new_secret = NewSecret(created.url, created.secret or "")
+                state.new_secret = NewSecret(created.url, created.secret)
                 state.message = None
                 await self.refresh()
         self.changed()

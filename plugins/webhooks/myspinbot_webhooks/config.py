@@ -8,12 +8,12 @@ from typing import Annotated
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+# The events a subscription may ask for are defined with the wire models; `ping` is what POST .../test sends.
+from myspinbot_client.webhooks import JOB_EVENTS, PING_EVENT, SUBSCRIBABLE_EVENTS
+
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-# The job events a subscription may ask for; `ping` is what POST .../test sends.
-JOB_EVENTS = ("job.started", "job.succeeded", "job.failed", "job.cancelled")
-SUBSCRIBABLE_EVENTS = (*JOB_EVENTS, "batch.finished")
-PING_EVENT = "ping"
+__all__ = ["JOB_EVENTS", "PING_EVENT", "SUBSCRIBABLE_EVENTS", "WebhookSettings", "load_webhook_settings"]
 
 
 class WebhookSettingsError(RuntimeError):

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from redis.exceptions import RedisError
 
 from myspinbot_webhooks.config import WebhookSettings
-from myspinbot_webhooks.models import Attempt, DeliveryState, StoredDelivery
+from myspinbot_webhooks.models import DeliveryState, StoredDelivery, WebhookAttempt
 from myspinbot_webhooks.outbox import Outbox
-from myspinbot_webhooks.payload import iso_time
+from myspinbot_webhooks.payload import utc_time
 from myspinbot_webhooks.sender import AttemptResult, Outcome, Sender, retry_delay
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,9 @@ def after_attempt(
     """The delivery with this attempt added, and when to try again (None: it is finished)."""
     attempts = [
         *delivery.attempts,
-        Attempt(at=iso_time(now), status_code=result.status_code, latency_ms=result.latency_ms, error=result.error),
+        WebhookAttempt(
+            at=utc_time(now), status_code=result.status_code, latency_ms=result.latency_ms, error=result.error
+        ),
     ]
     update: dict[str, object] = {"attempts": attempts, "next_attempt_at": None}
     next_due: float | None = None
@@ -54,7 +56,7 @@ def after_attempt(
             update.update(state=DeliveryState.FAILED, error=f"gave up after {len(attempts)} attempts in {window}")
         else:
             next_due = now + delay
-            update.update(next_attempt_at=iso_time(next_due), error=None)
+            update.update(next_attempt_at=utc_time(next_due), error=None)
     else:
         update.update(state=DeliveryState.FAILED, error=result.error)
     return delivery.model_copy(update=update), next_due

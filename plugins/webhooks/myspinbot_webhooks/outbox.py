@@ -22,8 +22,8 @@ import redis
 import redis.asyncio as aioredis
 
 from myspinbot import JobEvent
-from myspinbot_webhooks.models import DeliveryState, StoredDelivery, StoredSubscription, Subscription
-from myspinbot_webhooks.payload import delivery_body, iso_time
+from myspinbot_webhooks.models import DeliveryState, StoredDelivery, StoredSubscription, Webhook
+from myspinbot_webhooks.payload import delivery_body, utc_time
 
 PREFIX = "myspinbot:webhooks:"
 SUBSCRIPTIONS = PREFIX + "subscriptions"
@@ -78,9 +78,9 @@ def new_delivery(
         subscription_id=subscription_id,
         event=event,
         job_id=job_id,
-        created_at=iso_time(now),
+        created_at=utc_time(now),
         created_epoch=now,
-        next_attempt_at=iso_time(now),
+        next_attempt_at=utc_time(now),
         body=body,
     )
 
@@ -224,5 +224,5 @@ def is_finished(delivery: StoredDelivery) -> bool:
     return delivery.state is not DeliveryState.PENDING
 
 
-def public_subscriptions(subscriptions: list[StoredSubscription]) -> list[Subscription]:
+def public_subscriptions(subscriptions: list[StoredSubscription]) -> list[Webhook]:
     return [subscription.public() for subscription in subscriptions]

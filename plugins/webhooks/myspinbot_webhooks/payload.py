@@ -7,16 +7,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from myspinbot import Job
+from myspinbot_client.models import format_time
 
 
-def iso_time(epoch: float) -> str:
-    """Epoch seconds as ISO 8601 UTC with milliseconds, like the job's own timestamps."""
-    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def utc_time(epoch: float) -> datetime:
+    """Epoch seconds as an aware UTC datetime at the wire's precision (milliseconds)."""
+    moment = datetime.fromtimestamp(epoch, UTC)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def delivery_body(event: str, delivery_id: str, job: Job | None, public_url: str, now: float) -> str:
     """The body sent on every attempt of one delivery (fixed when the delivery is made)."""
-    document: dict[str, Any] = {"event": event, "delivery_id": delivery_id, "created_at": iso_time(now)}
+    document: dict[str, Any] = {"event": event, "delivery_id": delivery_id, "created_at": format_time(utc_time(now))}
     if job is not None:
         document["job"] = json.loads(job.model_dump_json())
         document["artifacts"] = [

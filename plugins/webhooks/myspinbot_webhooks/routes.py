@@ -14,31 +14,25 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel
 
 from myspinbot import Kernel
 from myspinbot_webhooks.config import PING_EVENT
 from myspinbot_webhooks.models import (
-    CreatedSubscription,
-    Delivery,
-    DeliveryList,
-    NewSubscription,
+    CreatedWebhook,
+    NewWebhook,
     StoredSubscription,
-    Subscription,
+    Webhook,
+    WebhookDelivery,
+    WebhookDeliveryList,
+    WebhookList,
 )
 from myspinbot_webhooks.outbox import new_delivery
-from myspinbot_webhooks.payload import delivery_body, iso_time
+from myspinbot_webhooks.payload import delivery_body, utc_time
 from myspinbot_webhooks.runtime import WebhookRuntime, runtime_for
 from myspinbot_webhooks.safety import UnsafeUrl, resolve_target
 from myspinbot_webhooks.signing import new_secret
 
 log = logging.getLogger(__name__)
-
-
-class SubscriptionList(BaseModel):
-    """`GET /api/webhooks`: every subscription, oldest first, without secrets."""
-
-    webhooks: list[Subscription]
 
 
 ERROR_SHAPE = 'the common error body `{"error": {"status", "code", "message", "details"}}`'
@@ -83,11 +77,11 @@ def build_webhook_router(kernel: Kernel) -> APIRouter:
     @router.post(
         "",
         status_code=201,
-        response_model=CreatedSubscription,
+        response_model=CreatedWebhook,
         summary="Subscribe a URL to job events",
         responses=INVALID,
     )
-    async def subscribe(request: NewSubscription) -> CreatedSubscription:
+    async def subscribe(request: NewWebhook) -> CreatedWebhook:
         try:
             await resolve_target(request.url, runtime.settings)
         except UnsafeUrl as error:
@@ -102,24 +96,24 @@ def build_webhook_router(kernel: Kernel) -> APIRouter:
             job_types=sorted(set(request.job_types)),
             description=request.description,
             owner=None,
-            created_at=iso_time(time.time()),
+            created_at=utc_time(time.time()),
             secret=new_secret(),
         )
         await runtime.outbox.add_subscription(subscription)
         log.info("webhooks: subscribed %s to %s for %s", subscription.id, subscription.url, subscription.events)
-        return CreatedSubscription.model_validate(subscription.model_dump())
+        return CreatedWebhook.model_validate(subscription.model_dump())
 
     @router.get(
         "",
-        response_model=SubscriptionList,
+        response_model=WebhookList,
         summary="List subscriptions (secrets are never shown again)",
         responses=documented(),
     )
-    async def list_subscriptions() -> SubscriptionList:
-        return SubscriptionList(webhooks=[sub.public() for sub in await runtime.outbox.subscriptions()])
+    async def list_subscriptions() -> WebhookList:
+        return WebhookList(webhooks=[sub.public() for sub in await runtime.outbox.subscriptions()])
 
-    @router.get("/{subscription_id}", response_model=Subscription, summary="One subscription", responses=NOT_FOUND)
-    async def show(subscription_id: str) -> Subscription:
+    @router.get("/{subscription_id}", response_model=Webhook, summary="One subscription", responses=NOT_FOUND)
+    async def show(subscription_id: str) -> Webhook:
         return (await existing(runtime, subscription_id)).public()
 
     @router.delete(
@@ -136,22 +130,24 @@ def build_webhook_router(kernel: Kernel) -> APIRouter:
 
     @router.get(
         "/{subscription_id}/deliveries",
-        response_model=DeliveryList,
+        response_model=WebhookDeliveryList,
         summary="Recent deliveries and their attempts",
         responses=NOT_FOUND,
     )
-    async def deliveries(subscription_id: str) -> DeliveryList:
+    async def deliveries(subscription_id: str) -> WebhookDeliveryList:
         await existing(runtime, subscription_id)
-        return DeliveryList(deliveries=[delivery.public() for delivery in await runtime.outbox.recent(subscription_id)])
+        return WebhookDeliveryList(
+            deliveries=[delivery.public() for delivery in await runtime.outbox.recent(subscription_id)]
+        )
 
     @router.post(
         "/{subscription_id}/test",
         status_code=202,
-        response_model=Delivery,
+        response_model=WebhookDelivery,
         summary="Send a signed `ping` delivery",
         responses=NOT_FOUND,
     )
-    async def send_test(subscription_id: str) -> Delivery:
+    async def send_test(subscription_id: str) -> WebhookDelivery:
         subscription = await existing(runtime, subscription_id)
         now = time.time()
         delivery_id = "whd_" + uuid.uuid4().hex[:24]
