@@ -135,3 +135,23 @@ def test_metrics_show_outcomes_and_the_pending_outbox(stack: LiveStack, http: ht
     wait_until(lambda: figure('myspinbot_webhook_deliveries_total{outcome="succeeded"}') >= 1, 10, what="metrics")
     wait_until(lambda: figure("myspinbot_webhook_pending ") == 0, 10, what="an empty outbox")
     assert figure('myspinbot_webhook_attempts_total{outcome="succeeded"}') >= 1
+
+
+def test_a_finished_batch_is_one_batch_finished_delivery(http: httpx.Client) -> None:
+    """When the last job of a batch ends, a batch.finished subscriber gets one signed delivery naming the batch."""
+    with running_receiver() as receiver:
+        subscription = subscribe(http, receiver.url, ["batch.finished"])
+        response = http.post("/api/batches/sleepy", json={"params": [{"steps": 1, "step_seconds": 0.01}] * 3})
+        assert response.status_code == 202, response.text
+        batch = response.json()
+        (request,) = receiver.wait_for(1)
+        delivery = wait_delivery(http, subscription["id"])
+        wait_until(lambda: http.get(f"/api/batches/{batch['id']}").json()["finished"], 30, what="the batch's end")
+
+    body = json.loads(request.body)
+    assert body["event"] == "batch.finished" == request.headers["x-myspinbot-event"]
+    assert body["batch_id"] == batch["id"] and body["batch_url"].endswith(f"/api/batches/{batch['id']}")
+    assert body["job"]["batch_id"] == batch["id"] and body["job"]["state"] == "succeeded"
+    assert documented_verify()(subscription["secret"], request.headers, request.body)
+    assert [item["id"] for item in deliveries(http, subscription["id"])] == [delivery["id"]]
+    assert len(receiver.requests) == 1

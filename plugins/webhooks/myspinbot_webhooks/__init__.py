@@ -1,6 +1,6 @@
 """The webhooks plugin: signed, retried, at-least-once notifications of job events.
 
-Hooks used: `job_event` writes the deliveries of an event into a durable outbox in Redis (in
+Hooks used: `job_event` (and `batch_finished`) writes the deliveries of an event into a durable outbox in Redis (in
 whichever process stored the event); `startup` starts the deliverer in the API processes (where
 an event loop runs), `shutdown` stops it; `register_routes` adds `/api/webhooks`;
 `register_metrics` adds the delivery figures to `/metrics`.
@@ -15,13 +15,13 @@ from typing import Any
 from fastapi import APIRouter
 from prometheus_client import CollectorRegistry
 
-from myspinbot import JobEvent, Kernel, Settings, hookimpl
+from myspinbot import Job, JobEvent, Kernel, Settings, hookimpl
 from myspinbot_webhooks.config import JOB_EVENTS
 from myspinbot_webhooks.metrics import WebhookCollector
 from myspinbot_webhooks.routes import build_webhook_router
 from myspinbot_webhooks.runtime import runtime_for
 
-__all__ = ["job_event", "register_metrics", "register_routes", "shutdown", "startup"]
+__all__ = ["batch_finished", "job_event", "register_metrics", "register_routes", "shutdown", "startup"]
 
 log = logging.getLogger(__name__)
 WATCHED_EVENTS = frozenset(JOB_EVENTS)
@@ -59,6 +59,15 @@ def job_event(event: JobEvent, kernel: Kernel) -> None:
     except Exception:
         # A webhook must never break a job; the event itself is stored and on the stream.
         log.exception("webhooks: could not queue deliveries for %s of job %s", event.event.value, event.job.id)
+
+
+@hookimpl
+def batch_finished(batch_id: str, last_job: Job, kernel: Kernel) -> None:
+    """Put the `batch.finished` deliveries into the outbox (the kernel calls this once per batch)."""
+    try:
+        runtime_for(kernel).fanout.fan_out_batch(batch_id, last_job)
+    except Exception:
+        log.exception("webhooks: could not queue batch.finished deliveries for batch %s", batch_id)
 
 
 @hookimpl

@@ -21,7 +21,7 @@ from typing import Any
 import redis
 import redis.asyncio as aioredis
 
-from myspinbot import JobEvent
+from myspinbot import Job, JobEvent
 from myspinbot_webhooks.models import DeliveryState, StoredDelivery, StoredSubscription, Webhook
 from myspinbot_webhooks.payload import delivery_body, utc_time
 
@@ -99,13 +99,20 @@ class EventFanout:
         self.ttl_seconds = ttl_seconds
 
     def fan_out(self, event: JobEvent) -> list[str]:
-        """The ids of the deliveries made for this event (none when nothing subscribes to it)."""
-        job = event.job
+        """The ids of the deliveries made for this job event (none when nothing subscribes to it)."""
+        return self._fan_out(event.event.value, event.id, event.job, {})
+
+    def fan_out_batch(self, batch_id: str, last_job: Job) -> list[str]:
+        """The ids of the deliveries made for a finished batch (`batch.finished`, sent once per batch)."""
+        extra = {"batch_id": batch_id, "batch_url": f"{self.public_url}/api/batches/{batch_id}"}
+        return self._fan_out("batch.finished", f"batch:{batch_id}", last_job, extra)
+
+    def _fan_out(self, event: str, event_key: str, job: Job, extra: dict[str, Any]) -> list[str]:
         owner = getattr(job, "owner", None)
         wanted = [
             sub
             for sub in parse_subscriptions(self.client.hgetall(SUBSCRIPTIONS))
-            if matches(sub, event.event.value, job.type, owner)
+            if matches(sub, event, job.type, owner)
         ]
         if not wanted:
             return []
@@ -113,9 +120,9 @@ class EventFanout:
         pipe = self.client.pipeline(transaction=True)
         made = []
         for sub in wanted:
-            delivery_id = delivery_id_for(event.id, sub.id)
-            body = delivery_body(event.event.value, delivery_id, job, self.public_url, now)
-            delivery = new_delivery(sub.id, event.event.value, delivery_id, body, job.id, now)
+            delivery_id = delivery_id_for(event_key, sub.id)
+            body = delivery_body(event, delivery_id, job, self.public_url, now, extra)
+            delivery = new_delivery(sub.id, event, delivery_id, body, job.id, now)
             pipe.set(delivery_key(delivery_id), delivery.model_dump_json(), nx=True, ex=self.ttl_seconds)
             pipe.zadd(DUE, {delivery_id: now}, nx=True)
             pipe.lrem(recent_key(sub.id), 0, delivery_id)

@@ -16,9 +16,12 @@ def utc_time(epoch: float) -> datetime:
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
-def delivery_body(event: str, delivery_id: str, job: Job | None, public_url: str, now: float) -> str:
+def delivery_body(
+    event: str, delivery_id: str, job: Job | None, public_url: str, now: float, extra: dict[str, Any] | None = None
+) -> str:
     """The body sent on every attempt of one delivery (fixed when the delivery is made)."""
     document: dict[str, Any] = {"event": event, "delivery_id": delivery_id, "created_at": format_time(utc_time(now))}
+    document.update(extra or {})
     if job is not None:
         document["job"] = json.loads(job.model_dump_json())
         document["artifacts"] = [
