@@ -141,7 +141,14 @@ class DashboardPage:
         confirmations = self.page.get_by_text(re.compile(r"^Job [0-9a-f]{8} queued\.$"))
         before = set(confirmations.all_inner_texts())
         self.page.get_by_role("button", name="Submit job").click()
-        fresh = poll(lambda: set(confirmations.all_inner_texts()) - before, 30, "the submission to be confirmed")
+        # The text can match on an accessibility node whose inner text is empty: keep the ones with an id.
+        fresh = poll(
+            lambda: {
+                text for text in set(confirmations.all_inner_texts()) - before if re.search(r"Job [0-9a-f]{8}", text)
+            },
+            30,
+            "the submission to be confirmed",
+        )
         found = re.search(r"Job ([0-9a-f]{8})", fresh.pop())
         assert found, "no job id in the confirmation"
         return found.group(1)
