@@ -121,3 +121,12 @@ def test_attempts_connect_to_the_checked_address() -> None:
 
     target = Target(urlsplit("https://hooks.example/x?y=1"), "hooks.example", 443, ipaddress.ip_address("2606::1"))
     assert pinned_url(target) == "https://[2606::1]:443/x?y=1"
+
+
+def test_logs_show_only_the_receivers_origin() -> None:
+    """Paths and queries (where receivers often put secrets) never reach a log line."""
+    from myspinbot_webhooks.safety import loggable
+
+    assert loggable("https://hooks.slack.example/services/T000/B000/XXXXSECRET") == "https://hooks.slack.example/…"
+    assert loggable("http://127.0.0.1:8080/?token=abc") == "http://127.0.0.1:8080/…"
+    assert loggable("https://example.com") == "https://example.com/"

@@ -21,6 +21,7 @@ from myspinbot_webhooks.config import WebhookSettings
 from myspinbot_webhooks.models import DeliveryState, StoredDelivery, WebhookAttempt
 from myspinbot_webhooks.outbox import Outbox
 from myspinbot_webhooks.payload import utc_time
+from myspinbot_webhooks.safety import loggable
 from myspinbot_webhooks.sender import AttemptResult, Outcome, Sender, retry_delay
 
 log = logging.getLogger(__name__)
@@ -145,10 +146,18 @@ class Deliverer:
             )
             updated, next_due = after_attempt(delivery, result, self.settings, time.time())
             if next_due is not None:
-                log.info("webhooks: delivery %s to %s will be retried: %s", delivery.id, subscription.url, result.error)
+                log.info(
+                    "webhooks: delivery %s to %s will be retried: %s",
+                    delivery.id,
+                    loggable(subscription.url),
+                    result.error,
+                )
             elif updated.state is DeliveryState.FAILED:
                 log.warning(
-                    "webhooks: delivery %s to %s failed for good: %s", delivery.id, subscription.url, updated.error
+                    "webhooks: delivery %s to %s failed for good: %s",
+                    delivery.id,
+                    loggable(subscription.url),
+                    updated.error,
                 )
             await self.outbox.record(updated, next_due, result.outcome.value)
         except RedisError as error:

@@ -29,7 +29,7 @@ from myspinbot_webhooks.models import (
 from myspinbot_webhooks.outbox import new_delivery
 from myspinbot_webhooks.payload import delivery_body, utc_time
 from myspinbot_webhooks.runtime import WebhookRuntime, runtime_for
-from myspinbot_webhooks.safety import UnsafeUrl, resolve_target
+from myspinbot_webhooks.safety import UnsafeUrl, loggable, resolve_target
 from myspinbot_webhooks.signing import new_secret
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,9 @@ def build_webhook_router(kernel: Kernel) -> APIRouter:
             secret=new_secret(),
         )
         await runtime.outbox.add_subscription(subscription)
-        log.info("webhooks: subscribed %s to %s for %s", subscription.id, subscription.url, subscription.events)
+        log.info(
+            "webhooks: subscribed %s to %s for %s", subscription.id, loggable(subscription.url), subscription.events
+        )
         return CreatedWebhook.model_validate(subscription.model_dump())
 
     @router.get(

@@ -68,6 +68,17 @@ def parse_receiver_url(url: str, settings: WebhookSettings) -> SplitResult:
     return parts
 
 
+def loggable(url: str) -> str:
+    """The URL as logs show it: scheme, host and port only (paths and queries often hold receiver secrets)."""
+    parts = urlsplit(url)
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
+    tail = "/…" if parts.path not in ("", "/") or parts.query else "/"
+    return f"{parts.scheme}://{parts.hostname or '?'}{port}{tail}"
+
+
 def default_port(parts: SplitResult) -> int:
     """The URL's port, or the scheme's default."""
     return parts.port or (443 if parts.scheme == "https" else 80)
