@@ -24,7 +24,7 @@ from tests.support.processes import REPO_ROOT
 
 # Routes anyone may reach: liveness, the scrape target (kept off the public entry point by Traefik, see
 # tests/stack), the API's own description, and /ws (which checks the token itself, tested below).
-OPEN_PATHS = {"/health", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/ws"}
+OPEN_PATHS = {"/health", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/ws"}
 SAMPLE_PATH_VALUES = {"job_id": "0123456789abcdef0123456789abcdef", "job_type": "sleepy", "name": "out.txt"}
 SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",

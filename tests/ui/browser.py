@@ -137,8 +137,14 @@ class DashboardPage:
         self.page.wait_for_timeout(400)
 
     def submit(self) -> str:
-        """Press "Submit job"; returns the short id of the job the page confirms (not an earlier one)."""
-        confirmations = self.page.get_by_text(re.compile(r"^Job [0-9a-f]{8} queued\.$"))
+        """Press "Submit job"; returns the short id of the job the page confirms (not an earlier one).
+
+        The line beside the button follows the job ("queued.", "running, 40%.", "succeeded."), so any
+        of its states confirms the submission.
+        """
+        confirmations = self.page.get_by_text(
+            re.compile(r"^Job [0-9a-f]{8} (queued|running|succeeded|failed|cancelled)")
+        )
         before = set(confirmations.all_inner_texts())
         self.page.get_by_role("button", name="Submit job").click()
         # The text can match on an accessibility node whose inner text is empty: keep the ones with an id.

@@ -8,7 +8,7 @@ from typing import Literal
 import pytest
 from pydantic import BaseModel, Field
 
-from myspinbot_client import ApiError, FieldError, FileField, JobType
+from myspinbot_client import ApiError, FieldError, FileField, Job, JobType
 from myspinbot_ui.forms import (
     FORM_ERROR,
     FieldKind,
@@ -19,6 +19,9 @@ from myspinbot_ui.forms import (
     collect,
     form_of,
 )
+from myspinbot_ui.state import JobBoard
+from myspinbot_ui.views.form import JobForm, submission_status
+from myspinbot_ui.views.submit import SubmitPanel
 
 
 class Style(StrEnum):
@@ -177,3 +180,37 @@ def test_a_third_party_schema_needs_no_dashboard_change() -> None:
     assert [(spec.name, spec.kind, spec.initial) for spec in form.fields] == [("factor", FieldKind.INTEGER, "2")]
     assert collect(form, {"factor": "3"}) == ({"factor": 3}, {})
     assert collect(form, {"factor": "5"})[1] == {"factor": "Must be ≤ 4, got 5"}
+
+
+def submitted_job(state: str, **fields: object) -> Job:
+    base = {"id": "ab12cd34" + "0" * 24, "type": "demo", "state": state, "created_at": "2026-12-01T14:00:00Z"}
+    return Job.model_validate({**base, **fields})
+
+
+def test_the_line_beside_submit_follows_the_submitted_job_to_its_end() -> None:
+    """ "Job … queued." becomes "running, 40%." and then "succeeded."; it does not stay once the job ended."""
+    panel = SubmitPanel(on_submit=nothing_to_submit, on_change=lambda: None, add_service=lambda _: None)
+    panel.set_job_types([job_type()])
+    form = panel.form
+    assert form is not None
+    board = JobBoard()
+    queued = submitted_job("queued")
+    board.apply(queued)
+    form.show_submitted(queued)
+    assert form.status.value == "Job ab12cd34 queued."
+    for job, line in [
+        (submitted_job("running", progress=0.4, version=2), "Job ab12cd34 running, 40%."),
+        (submitted_job("succeeded", progress=1.0, version=3), "Job ab12cd34 succeeded."),
+    ]:
+        board.apply(job)
+        panel.render(board)
+        assert form.status.value == line
+    failed = submitted_job("failed", error="RuntimeError: boom", version=4)
+    assert submission_status(failed.id, failed) == "Job ab12cd34 failed: RuntimeError: boom"
+    form.show_errors({"prompt": "required"})  # a new attempt: the old job's line goes
+    panel.render(board)
+    assert form.status.value == ""
+
+
+async def nothing_to_submit(_: JobForm) -> None:
+    """The submit callback of a panel whose button is not pressed."""

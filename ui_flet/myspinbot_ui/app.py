@@ -197,7 +197,7 @@ class Dashboard:
         else:
             self.board.apply(job)
             form.show_submitted(job)
-            self.notify(f"Job {short_id(job.id)} queued.")
+            self.notify(f"Job {short_id(job.id)} submitted.")
         finally:
             if batch is not None:
                 batch.remove()

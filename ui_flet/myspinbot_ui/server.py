@@ -13,6 +13,7 @@ from myspinbot_client import AsyncMySpinBotClient
 from myspinbot_ui.app import make_main
 from myspinbot_ui.artifacts import ROUTE, artifact_endpoint
 from myspinbot_ui.config import UiConfig
+from myspinbot_ui.csp import ContentSecurityPolicy
 
 # The page's websocket carries small messages only (uploads go over HTTP), but leave headroom.
 WS_MAX_BYTES = 32 * 1024 * 1024
@@ -33,6 +34,8 @@ def create_app(config: UiConfig) -> FastAPI:
     async def healthz() -> JSONResponse:
         return JSONResponse({"status": "ok", "api_url": config.api_url})
 
+    # The page may load nothing from, and send nothing to, another host (see myspinbot_ui.csp).
+    app.add_middleware(ContentSecurityPolicy)
     app.add_api_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
     app.add_route(ROUTE, artifact_endpoint(client), methods=["GET"])
     # Mounted last: it answers every other path (the web client's files and its websocket).

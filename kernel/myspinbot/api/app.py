@@ -101,9 +101,12 @@ def create_app(settings: Settings, pm: pluggy.PluginManager | None = None, *, ke
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(kernel.store.close(), timeout=2.0)
 
-    # FastAPIOffline serves /docs and /redoc with the Swagger UI and ReDoc files of its own wheel:
-    # FastAPI's default pages load them from a CDN and stay blank on a machine without internet.
-    app = FastAPIOffline(title="MySpinBot API", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    # FastAPIOffline serves /docs with the Swagger UI files of its own wheel: FastAPI's default page
+    # loads them from a CDN and stays blank on a machine without internet. No /redoc: ReDoc's page
+    # still loads its logo from Redocly's CDN (tests/ui/test_offline.py counts such requests).
+    app = FastAPIOffline(
+        title="MySpinBot API", version=__version__, description=DESCRIPTION, lifespan=lifespan, redoc_url=None
+    )
     app.state.kernel = kernel
     app.state.gateway = gateway
     app.state.telemetry_relay = relay
