@@ -19,6 +19,8 @@ from myspinbot.cli.procs import free_port, wait_until
 # Where each routed service listens inside its container (own CLI flag, or the image's port).
 SERVICE_PORTS = {"api": "3000", "ui": "3001", "grafana": "3000", "redisinsight": "5540"}
 PUBLIC_HOSTS = {"api": "api.myspinbot.local", "ui": "ui.myspinbot.local"}
+# The tools people open: Grafana, and Redis Insight on redis.<domain> (the host the seed names).
+TOOL_HOSTS = {"grafana": "grafana.myspinbot.local", "redisinsight": "redis.myspinbot.local"}
 # Printed by every Traefik 3.6+ at start-up whatever the configuration; any other warning fails.
 KNOWN_WARNINGS = ("Traefik can reject some encoded characters in the request path",)
 
@@ -168,7 +170,7 @@ def test_traefik_loads_every_router_without_error(live_traefik: LiveTraefik) -> 
         assert router["entryPoints"] == ["websecure"]
         assert "tls" in router
         assert router["service"] == name
-    for host_router, host in PUBLIC_HOSTS.items():
+    for host_router, host in {**PUBLIC_HOSTS, **TOOL_HOSTS}.items():
         assert f"Host(`{host}`)" in router_named(live_traefik, f"{host_router}@file")["rule"]
     assert router_named(live_traefik, "redisinsight@file")["middlewares"] == ["private-only@file"]
     problems = [
