@@ -21,7 +21,6 @@ from myspinbot import EventName, JobEvent, Settings
 from myspinbot.cli.procs import wait_until
 from myspinbot.core.kernel import Kernel
 from myspinbot.core.lifecycle import new_job
-from myspinbot.worker.app import create_celery
 from myspinbot.worker.wire import JobPublisher
 
 CASE = "4 worker"
@@ -32,7 +31,7 @@ async def fill_our_queue(settings: Settings, count: int) -> None:
     """`count` noop jobs: a stored record each and a Celery message on the `noop` queue."""
     kernel = Kernel(settings)
     job_type = kernel.job_types["noop"]
-    publisher = JobPublisher(create_celery(settings, kernel=kernel))
+    publisher = JobPublisher(settings)
     store = kernel.store
     try:
         for first in range(0, count, BATCH):

@@ -9,10 +9,11 @@ __version__ = "0.1.0"
 
 from myspinbot.core.context import JobCancelled, JobContext
 from myspinbot.core.hookspecs import hookimpl
+from myspinbot.core.job_service import BrokerUnavailable
 from myspinbot.core.jobs import Artifact, ArtifactKind, EventName, Job, JobEvent, JobState
 from myspinbot.core.jobtypes import FileSpec, JobReader, JobType, ParamError
 from myspinbot.core.kernel import Kernel, LiveStats
-from myspinbot.core.queueing import PAUSED_QUEUES_KEY, Priority, broker_lists
+from myspinbot.core.queueing import BrokerView, Priority
 from myspinbot.core.settings import Settings
 from myspinbot.core.store import (
     DURATION_BUCKETS,
@@ -43,10 +44,11 @@ __all__ = [
     "DURATION_BUCKETS",
     "MAX_LOG_LINES",
     "MAX_POINTS_PER_JOB",
-    "PAUSED_QUEUES_KEY",
     "Artifact",
     "ArtifactKind",
     "BatchWritten",
+    "BrokerUnavailable",
+    "BrokerView",
     "EventName",
     "EventsTrimmed",
     "FileSpec",
@@ -74,7 +76,6 @@ __all__ = [
     "TelemetryNotice",
     "TelemetryStore",
     "VersionConflict",
-    "broker_lists",
     "duration_bucket",
     "duration_seconds",
     "hookimpl",

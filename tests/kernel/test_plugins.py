@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from types import SimpleNamespace
 
 import pytest
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
-from myspinbot import JobContext, JobType, Settings, hookimpl
+from myspinbot import JobContext, JobType, Settings
 from myspinbot.api.app import create_app
 from myspinbot.core.kernel import Kernel
 from myspinbot.core.plugins import PluginError, make_plugin_manager
+from tests.support.plugins import plugin
 from tests.support.processes import REPO_ROOT
 
 BUILT_IN = {
@@ -32,11 +32,6 @@ class EchoParams(BaseModel):
 
 def run_echo(ctx: JobContext, params: EchoParams) -> dict[str, str]:
     return {"text": params.text}
-
-
-def plugin(**hooks: object) -> SimpleNamespace:
-    """A throwaway plugin object whose attributes are hook implementations."""
-    return SimpleNamespace(**{name: hookimpl(function) for name, function in hooks.items()})  # type: ignore[arg-type]
 
 
 def test_builtin_plugins_come_from_their_own_distributions(settings: Settings) -> None:

@@ -15,7 +15,6 @@ from fastapi.testclient import TestClient
 from myspinbot import Settings
 from myspinbot.api.app import create_app
 from myspinbot.cli.procs import free_port
-from myspinbot.worker.app import create_celery
 from myspinbot.worker.wire import JobPublisher
 from tests.support.jobs import png_bytes
 
@@ -152,7 +151,7 @@ def test_unreachable_broker_gives_503_and_no_job(settings: Settings) -> None:
     """If the broker cannot take the job, the client gets 503 and no record or file remains."""
     app = create_app(settings)
     dead_broker = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"})
-    app.state.submitter.publisher = JobPublisher(create_celery(dead_broker, kernel=app.state.kernel))
+    app.state.submitter.publisher = JobPublisher(dead_broker)
     with TestClient(app) as client:
         before = footprint(settings)
         response = client.post(

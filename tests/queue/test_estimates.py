@@ -2,16 +2,8 @@
 
 from __future__ import annotations
 
-from myspinbot.core.queueing import (
-    KOMBU_PRIORITY,
-    PRIORITY_STEPS,
-    Priority,
-    RunningJob,
-    broker_lists,
-    estimate_starts,
-    held_queue,
-    sub_queue,
-)
+from myspinbot.core.queueing import Priority, RunningJob, estimate_starts
+from myspinbot.worker.wire import KOMBU_PRIORITY, PRIORITY_STEPS, broker_lists, held_queue, sub_queue
 
 
 def test_free_slots_start_at_once_then_jobs_wait_for_the_soonest_slot() -> None:

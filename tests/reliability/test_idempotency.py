@@ -12,7 +12,7 @@ import httpx
 import pytest
 import redis
 
-from myspinbot.core.queueing import broker_lists
+from myspinbot.worker.wire import broker_lists
 from tests.kernel.test_errors import assert_error_shape
 from tests.reliability.support import Figures, api_client, running_stack
 from tests.support.processes import LiveStack

@@ -110,9 +110,6 @@ class InMemoryJobStore:
     async def stats(self) -> JobStats:
         return JobStats()
 
-    async def queue_depths(self, queues: list[str]) -> dict[str, int]:
-        return dict.fromkeys(queues, 0)
-
     async def worker_gone(self, worker: str) -> None:
         self.online.discard(worker)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import inspect
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -35,9 +34,8 @@ from myspinbot.api.telemetry_relay import TelemetryRelay
 from myspinbot.api.telemetry_routes import telemetry_router
 from myspinbot.api.ws_routes import ws_router
 from myspinbot.core.kernel import Kernel
-from myspinbot.core.plugins import PluginError, call_each
+from myspinbot.core.plugins import PluginError, call_each, call_lifecycle_hook
 from myspinbot.core.settings import Settings
-from myspinbot.worker.app import create_celery
 from myspinbot.worker.broker_queues import BrokerQueues
 from myspinbot.worker.maintenance import Maintenance
 from myspinbot.worker.wire import JobPublisher
@@ -52,16 +50,6 @@ need `Authorization: Bearer <token>`.
 """
 
 
-async def call_lifecycle_hook(kernel: Kernel, hook_name: str) -> None:
-    """Call startup/shutdown on every plugin, awaiting the ones that return awaitables."""
-    for plugin, result in call_each(kernel.pm, hook_name, kernel=kernel):
-        if inspect.isawaitable(result):
-            try:
-                await result
-            except Exception:
-                log.exception("plugin %s failed in %s", plugin, hook_name)
-
-
 def settle_garbage_collector() -> None:
     """Freeze what start-up allocated and collect less often: under submit load full collections
     of ~100k objects stopped the event loop 50–190 ms every few seconds (docs/performance.md)."""
@@ -73,12 +61,13 @@ def settle_garbage_collector() -> None:
 def create_app(settings: Settings, pm: pluggy.PluginManager | None = None, *, kernel: Kernel | None = None) -> FastAPI:
     """Build the API. Fails with PluginError when plugins clash on a route."""
     kernel = kernel or Kernel(settings, pm)
-    celery = create_celery(settings, kernel=kernel)
-    publisher = JobPublisher(celery)
+    publisher = JobPublisher(settings)
+    broker = BrokerQueues(publisher)
+    kernel.broker = broker
     gateway = EventGateway(kernel.store, settings.ws_outbox_size, kernel.live_stats)
     relay = TelemetryRelay(kernel.store.telemetry, gateway, kernel.live_stats)
     maintenance = Maintenance(kernel, publisher, settings.maintenance_seconds)
-    queues = QueueService(kernel, BrokerQueues(publisher))
+    queues = QueueService(kernel, broker)
     queue_feed = QueueFeed(queues, gateway)
 
     @asynccontextmanager
@@ -87,12 +76,12 @@ def create_app(settings: Settings, pm: pluggy.PluginManager | None = None, *, ke
         await relay.start()
         await maintenance.start()
         await queue_feed.start()
-        await call_lifecycle_hook(kernel, "startup")
+        await call_lifecycle_hook(kernel.pm, "startup", kernel=kernel)
         settle_garbage_collector()
         try:
             yield
         finally:
-            await call_lifecycle_hook(kernel, "shutdown")
+            await call_lifecycle_hook(kernel.pm, "shutdown", kernel=kernel)
             await queue_feed.stop()
             await maintenance.stop()
             await relay.stop()

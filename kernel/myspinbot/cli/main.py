@@ -88,7 +88,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
     ]
     if args.hostname:
         argv += ["-n", args.hostname]
-    celery.worker_main(argv)
+    from myspinbot.worker.process import run_worker
+
+    run_worker(celery, argv)
     return 0
 
 

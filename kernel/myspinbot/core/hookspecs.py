@@ -2,8 +2,19 @@
 
 Implement a hook with a function of the same name decorated with `myspinbot.hookimpl`.
 An implementation may accept fewer arguments than the spec lists (pluggy passes only the ones
-it names), so new arguments can be added later without breaking plugins. A function whose
-name starts with a hook-like prefix but matches no spec is rejected at start-up.
+it names), so new arguments can be added later without breaking plugins.
+
+What is checked, and where:
+- at start-up, a function marked with `hookimpl` whose name matches no spec here fails the
+  process naming the plugin (`pm.check_pending()` in `myspinbot.core.plugins`): a typo fails
+  loudly. Functions without the marker are plain functions and are ignored;
+- the kernel calls every hook through pluggy (`pm.hook`, or pluggy's subset callers where it
+  must name the plugin behind a declaration), so plugins' wrappers and pluggy's tracing see
+  every call;
+- tests/kernel/test_hooks.py fails when a spec here has no docstring, no implementation among
+  the built-in plugins (plugins/*) or no test that names it.
+A plugin object must be hashable (modules, classes and ordinary instances are), as pluggy's
+subset callers require.
 """
 
 from __future__ import annotations
@@ -64,8 +75,9 @@ def job_store(settings: Settings) -> JobStore | None:
 def register_metrics(registry: CollectorRegistry, kernel: Kernel) -> None:
     """Register Prometheus collectors on the API's `/metrics` registry.
 
-    Called once when the API app is built. Collectors that read the store at scrape time give
-    counts that are exact across processes (see docs/architecture.md, Metrics).
+    Called once when the API app is built, by the metrics plugin as it installs `/metrics`
+    (so only where myspinbot-metrics is installed). Collectors that read the store at scrape
+    time give counts that are exact across processes (see docs/architecture.md, Metrics).
     """
 
 
@@ -84,9 +96,12 @@ def instrument_app(app: FastAPI, kernel: Kernel) -> None:
 def job_event(event: JobEvent, kernel: Kernel) -> None:
     """Observe a job event right after it was stored, in the process that caused it.
 
-    Called in the API for `job.queued` and cancels of queued jobs, and in the worker for
-    `job.started`, `job.progress` and the finishing events. Must be quick and must not raise:
-    an exception is logged and ignored. For delivery to clients use the event stream instead.
+    Called by the job service (`myspinbot.core.job_service`) in the process that made the
+    change: in the API for `job.queued`, cancels of queued jobs, priority changes and jobs the
+    maintenance pass re-queued or failed; in the worker for `job.started`, `job.progress` and the
+    finishing events. Must be quick and must not raise: an exception is logged and ignored, but
+    the implementations pluggy had not called yet miss that one event. For delivery to clients
+    use the event stream instead.
     """
 
 
@@ -107,9 +122,18 @@ def batch_finished(batch_id: str, last_job: Job, kernel: Kernel) -> None:
 
 @hookspec
 def startup(kernel: Kernel) -> Any:
-    """Called when the API or a worker process has started; may return an awaitable in the API."""
+    """Called once when a process has started: the API when its app starts serving (inside its
+    event loop), a worker when Celery reports it ready (outside any loop, in the main process).
+
+    May return an awaitable: the API awaits it; a worker runs it to its end on a loop of its own.
+    A plugin that raises is logged with its name; the other plugins still start.
+    """
 
 
 @hookspec
 def shutdown(kernel: Kernel) -> Any:
-    """Called when the API or a worker process stops; may return an awaitable in the API."""
+    """Called once when a process stops: the API before it closes the store and the broker
+    connection, a worker when Celery shuts it down (before its heartbeat stops).
+
+    May return an awaitable, handled as for `startup`; a failure is logged with the plugin's name.
+    """

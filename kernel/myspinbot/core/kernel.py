@@ -20,6 +20,7 @@ from myspinbot.core.settings import Settings
 
 if TYPE_CHECKING:
     from myspinbot.core.jobs import JobEvent
+    from myspinbot.core.queueing import BrokerView
     from myspinbot.core.store import JobStore
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,8 @@ class Kernel:
         self.job_types, self.job_type_owners = collect_job_types(self.pm, settings)
         self._store: JobStore | None = None
         self.live_stats = LiveStats()
+        # Set by the API (worker/broker_queues.py); None where nothing reads queues from the broker.
+        self.broker: BrokerView | None = None
 
     @property
     def store(self) -> JobStore:

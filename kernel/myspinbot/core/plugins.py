@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
-from collections.abc import Iterable
+import inspect
+import logging
+from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +16,7 @@ from myspinbot.core import hookspecs
 from myspinbot.core.settings import Settings
 
 ENTRY_POINT_GROUP = "myspinbot"
+log = logging.getLogger(__name__)
 
 
 class PluginError(RuntimeError):
@@ -65,14 +69,54 @@ def plugin_name(pm: pluggy.PluginManager, plugin: object) -> str:
     return pm.get_name(plugin) or repr(plugin)
 
 
-def call_each(pm: pluggy.PluginManager, hook_name: str, **kwargs: Any) -> Iterable[tuple[str, Any]]:
-    """Call every implementation of a hook, yielding (plugin name, result) so callers can tell
-    which plugin declared what. Implementations may take a subset of the arguments."""
-    caller = getattr(pm.hook, hook_name)
-    # get_hookimpls() is in registration order (pluggy *calls* them last-registered first).
-    for impl in caller.get_hookimpls():
-        args = {name: kwargs[name] for name in impl.argnames}
-        yield plugin_name(pm, impl.plugin), impl.function(**args)
+def hook_callers(pm: pluggy.PluginManager, hook_name: str) -> list[tuple[str, pluggy.HookCaller]]:
+    """One caller per plugin that implements `hook_name`, in registration order, each named after
+    its plugin. Each is pluggy's own subset caller: argument selection, every plugin's wrappers and
+    tracing apply as for `pm.hook`, only the other plugins' plain implementations are left out."""
+    impls = getattr(pm.hook, hook_name).get_hookimpls()  # registration order
+    plain = [impl for impl in impls if not (impl.wrapper or impl.hookwrapper)]
+    callers = []
+    for impl in plain:
+        others = [other.plugin for other in plain if other.plugin is not impl.plugin]
+        callers.append((plugin_name(pm, impl.plugin), pm.subset_hook_caller(hook_name, remove_plugins=others)))
+    return callers
+
+
+def call_each(pm: pluggy.PluginManager, hook_name: str, **kwargs: Any) -> Iterator[tuple[str, Any]]:
+    """Call a hook plugin by plugin through pluggy, yielding (plugin name, result) so callers can
+    tell which plugin declared what (clash messages). A plugin that returns None yields None."""
+    for name, caller in hook_callers(pm, hook_name):
+        results = caller(**kwargs)
+        yield name, results[0] if results else None
+
+
+async def call_lifecycle_hook(pm: pluggy.PluginManager, hook_name: str, **kwargs: Any) -> None:
+    """Call `startup` or `shutdown` plugin by plugin in the API, awaiting what a plugin returns
+    that is awaitable; one plugin's failure is logged with its name and the others still run."""
+    for name, caller in hook_callers(pm, hook_name):
+        try:
+            for result in caller(**kwargs):
+                if inspect.isawaitable(result):
+                    await result
+        except Exception:
+            log.exception("plugin %s failed in %s", name, hook_name)
+
+
+def call_lifecycle_hook_sync(pm: pluggy.PluginManager, hook_name: str, **kwargs: Any) -> None:
+    """The same in a worker, outside any event loop: an awaitable a plugin returns runs to its
+    end on a loop of its own."""
+    for name, caller in hook_callers(pm, hook_name):
+        try:
+            for result in caller(**kwargs):
+                if inspect.isawaitable(result):
+                    asyncio.run(awaited(result))
+        except Exception:
+            log.exception("plugin %s failed in %s", name, hook_name)
+
+
+async def awaited(awaitable: Awaitable[Any]) -> Any:
+    """`awaitable`'s result, as a coroutine (asyncio.run takes only those)."""
+    return await awaitable
 
 
 def list_plugins(pm: pluggy.PluginManager) -> list[PluginInfo]:

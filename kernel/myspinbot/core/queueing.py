@@ -1,8 +1,7 @@
-"""Queue control's shared vocabulary: priorities, the broker's key layout, start estimates.
+"""Queue control's shared vocabulary: priorities, what the broker tells about queues, start estimates.
 
-The publisher (worker/wire.py) writes these keys and the store plugin reads them for depths and
-/metrics; both take the names from here, so neither hard-codes the other's layout. Everything
-here is pure (no I/O).
+The broker's key layout (kombu's priority sub-queues, held lists) is not here: it belongs to
+`myspinbot.worker.wire`, the one module that knows Celery's wire. Everything here is pure (no I/O).
 """
 
 from __future__ import annotations
@@ -10,34 +9,24 @@ from __future__ import annotations
 import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from myspinbot_client.models import Priority
 
-__all__ = ["KOMBU_PRIORITY", "PAUSED_QUEUES_KEY", "PRIORITY_STEPS", "Priority", "RunningJob", "estimate_starts"]
+__all__ = ["BrokerView", "Priority", "RunningJob", "estimate_starts"]
 
 
-# kombu's Redis transport emulates priorities with one list per step, BRPOPs them in this order
-# (0 first) and files a message under the step at or below its `priority` property.
-PRIORITY_STEPS: tuple[int, ...] = (0, 3, 6, 9)
-SUB_QUEUE_SEPARATOR = "\x06\x16"
-KOMBU_PRIORITY: dict[Priority, int] = {Priority.HIGH: 0, Priority.NORMAL: 3, Priority.LOW: 6}
-# A Redis set of paused queue names; paused queues' messages wait in "held" lists no worker reads.
-PAUSED_QUEUES_KEY = "myspinbot:queues:paused"
+class BrokerView(Protocol):
+    """What the broker tells about its queues (worker/broker_queues.py on Redis); set on the
+    kernel by the API as `Kernel.broker`, read by /metrics."""
 
+    async def depths(self, queues: list[str]) -> dict[str, int]:
+        """Messages waiting in each queue (every priority, held ones included)."""
+        ...
 
-def sub_queue(queue: str, step: int) -> str:
-    """The list kombu consumes for one priority step of a queue (step 0 is the queue itself)."""
-    return f"{queue}{SUB_QUEUE_SEPARATOR}{step}" if step else queue
-
-
-def held_queue(queue: str, step: int) -> str:
-    """Where a paused queue's messages of one priority step wait; no consumer reads it."""
-    return f"{queue}{SUB_QUEUE_SEPARATOR}held{SUB_QUEUE_SEPARATOR}{step}"
-
-
-def broker_lists(queue: str) -> list[str]:
-    """Every list holding a queue's waiting messages: live ones, then held ones, by step."""
-    return [sub_queue(queue, step) for step in PRIORITY_STEPS] + [held_queue(queue, step) for step in PRIORITY_STEPS]
+    async def paused(self) -> set[str]:
+        """Names of the queues paused now."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -139,10 +139,6 @@ class JobStore(Protocol):
 
     async def stats(self) -> JobStats: ...
 
-    async def queue_depths(self, queues: list[str]) -> dict[str, int]:
-        """Messages waiting in each Celery queue."""
-        ...
-
     async def create_batch(self, batch_id: str, record: dict[str, Any], job_ids: list[str]) -> None:
         """Keep a batch's record and the set of its unfinished jobs; the save that finishes the last
         of them reports `batch_finished` on its event, and the record then expires with its jobs."""
@@ -167,10 +163,6 @@ class JobStore(Protocol):
 
     async def get_many(self, job_ids: list[str]) -> list[Job | None]:
         """Several jobs in one round trip, in the order asked (None for a missing one)."""
-        ...
-
-    async def paused_queues(self) -> set[str]:
-        """Names of the queues paused now (worker/broker_queues.py pauses and resumes them)."""
         ...
 
     async def recent_durations(self, job_types: list[str]) -> dict[str, list[float]]:

@@ -15,15 +15,18 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from myspinbot.core.queueing import (
+from myspinbot.core.queueing import Priority
+from myspinbot.worker.wire import (
     KOMBU_PRIORITY,
     PAUSED_QUEUES_KEY,
     PRIORITY_STEPS,
-    Priority,
+    BrokerUnavailable,
+    JobPublisher,
+    broker_lists,
     held_queue,
+    message_task,
     sub_queue,
 )
-from myspinbot.worker.wire import BrokerUnavailable, JobPublisher
 
 log = logging.getLogger(__name__)
 
@@ -58,16 +61,6 @@ if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end
 if ARGV[3] == 'front' then redis.call('RPUSH', KEYS[2], ARGV[2]) else redis.call('LPUSH', KEYS[2], ARGV[2]) end
 return 1
 """
-
-
-def message_task(raw: bytes) -> tuple[str, str] | None:
-    """The job id (Celery task id) and task name of one queued message; None if it is not a task."""
-    try:
-        headers = json.loads(raw).get("headers") or {}
-    except (ValueError, AttributeError):
-        return None
-    task_id, task = headers.get("id"), headers.get("task")
-    return (task_id, str(task)) if isinstance(task_id, str) else None
 
 
 def message_job_id(raw: bytes) -> str | None:
@@ -124,6 +117,19 @@ class BrokerQueues:
         except Exception as error:
             raise BrokerUnavailable(str(error) or type(error).__name__) from error
         return {member.decode() if isinstance(member, bytes) else str(member) for member in members}
+
+    async def depths(self, queues: list[str]) -> dict[str, int]:
+        """Messages waiting in each queue: every priority step, live and held."""
+        try:
+            pipe = self.publisher.client().pipeline(transaction=False)
+            for queue in queues:
+                for name in broker_lists(queue):
+                    pipe.llen(self.publisher.key(name))
+            lengths = await pipe.execute()
+        except Exception as error:
+            raise BrokerUnavailable(str(error) or type(error).__name__) from error
+        per = len(PRIORITY_STEPS) * 2
+        return {queue: sum(int(n) for n in lengths[i * per : (i + 1) * per]) for i, queue in enumerate(queues)}
 
     async def order(self, queue: str, paused: bool | None = None) -> QueueOrder:
         """The waiting jobs of `queue`, next first: by priority step, live before held, and in

@@ -1,4 +1,19 @@
-"""Handing jobs to Celery without blocking the API's event loop."""
+"""Everything MySpinBot knows about Celery's wire on Redis, in one place.
+
+- the key layout of kombu's Redis transport: one list per priority step of a queue (the
+  "sub-queues"), and the "held" lists where a paused queue's messages wait;
+- the task message: Celery's protocol 2 (headers, properties, body) in the JSON envelope kombu's
+  Redis transport LPUSHes;
+- `JobPublisher`, which writes that message for a job with one Lua call on an asyncio Redis
+  client, from the API's event loop, without building a Celery app.
+
+Why below kombu: kombu's publish is blocking and builds a Redis client per call; on a thread pool
+it was the largest share of a submit's CPU and held the GIL against the event loop
+(docs/performance.md). tests/bench/test_publisher_fast_path.py proves that a real Celery worker
+runs what this module writes and that the message equals the one `send_task` writes, so a Celery
+upgrade that changes the protocol fails there first. The worker side is plain Celery, configured
+with `transport_options` from here, so both sides agree on the layout by construction.
+"""
 
 from __future__ import annotations
 
@@ -7,23 +22,132 @@ import base64
 import json
 import logging
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import redis.asyncio as aioredis
-from celery import Celery
 
 from myspinbot.core.job_service import BrokerUnavailable
 from myspinbot.core.jobtypes import JobType
-from myspinbot.core.queueing import (
-    KOMBU_PRIORITY,
-    PAUSED_QUEUES_KEY,
-    Priority,
-    held_queue,
-    sub_queue,
-)
+from myspinbot.core.queueing import Priority
+from myspinbot.core.settings import Settings
 
 log = logging.getLogger(__name__)
+
+__all__ = [
+    "KOMBU_PRIORITY",
+    "PAUSED_QUEUES_KEY",
+    "PRIORITY_STEPS",
+    "SUB_QUEUE_SEPARATOR",
+    "BrokerUnavailable",
+    "JobPublisher",
+    "broker_lists",
+    "held_queue",
+    "message_task",
+    "sub_queue",
+    "task_message",
+    "transport_options",
+]
+
+# --- the key layout ---
+
+# kombu's Redis transport emulates priorities with one list per step, BRPOPs them in this order
+# (0 first) and files a message under the step at or below its `priority` property.
+PRIORITY_STEPS: tuple[int, ...] = (0, 3, 6, 9)
+SUB_QUEUE_SEPARATOR = "\x06\x16"
+KOMBU_PRIORITY: dict[Priority, int] = {Priority.HIGH: 0, Priority.NORMAL: 3, Priority.LOW: 6}
+# A Redis set of paused queue names; paused queues' messages wait in "held" lists no worker reads.
+PAUSED_QUEUES_KEY = "myspinbot:queues:paused"
+SOCKET_CONNECT_TIMEOUT = 2
+SOCKET_TIMEOUT = 10
+
+
+def sub_queue(queue: str, step: int) -> str:
+    """The list kombu consumes for one priority step of a queue (step 0 is the queue itself)."""
+    return f"{queue}{SUB_QUEUE_SEPARATOR}{step}" if step else queue
+
+
+def held_queue(queue: str, step: int) -> str:
+    """Where a paused queue's messages of one priority step wait; no consumer reads it."""
+    return f"{queue}{SUB_QUEUE_SEPARATOR}held{SUB_QUEUE_SEPARATOR}{step}"
+
+
+def broker_lists(queue: str) -> list[str]:
+    """Every list holding a queue's waiting messages: live ones, then held ones, by step."""
+    return [sub_queue(queue, step) for step in PRIORITY_STEPS] + [held_queue(queue, step) for step in PRIORITY_STEPS]
+
+
+def transport_options(settings: Settings) -> dict[str, Any]:
+    """Celery's `broker_transport_options`: the layout above and the timeouts the publisher uses too."""
+    return {
+        "visibility_timeout": settings.visibility_timeout_seconds,
+        "socket_connect_timeout": SOCKET_CONNECT_TIMEOUT,
+        "socket_timeout": SOCKET_TIMEOUT,
+        # kombu's defaults, spelled out: the publisher and the queue controls write these lists
+        "priority_steps": list(PRIORITY_STEPS),
+        "sep": SUB_QUEUE_SEPARATOR,
+    }
+
+
+# --- the message ---
+
+
+def task_message(task_name: str, job_id: str, queue: str, priority: Priority, *, origin: str, reply_to: str) -> bytes:
+    """The envelope kombu's Redis transport LPUSHes for `send_task(task_name, [job_id],
+    task_id=job_id, queue=queue, priority=...)`: Celery protocol 2, JSON, body base64-encoded."""
+    headers: dict[str, Any] = {
+        "lang": "py",
+        "task": task_name,
+        "id": job_id,
+        "shadow": None,
+        "eta": None,
+        "expires": None,
+        "group": None,
+        "group_index": None,
+        "retries": 0,
+        "timelimit": [None, None],
+        "root_id": job_id,
+        "parent_id": None,
+        "argsrepr": repr([job_id]),
+        "kwargsrepr": "{}",
+        "origin": origin,
+        "ignore_result": None,  # as send_task leaves it: the task's own setting applies
+        "replaced_task_nesting": 0,
+        "stamped_headers": None,
+        "stamps": {},
+    }
+    # args, kwargs, embed (no callbacks, errbacks, chain or chord)
+    body = [[job_id], {}, {"callbacks": None, "errbacks": None, "chain": None, "chord": None}]
+    return json.dumps(
+        {
+            "body": base64.b64encode(json.dumps(body).encode()).decode(),
+            "content-encoding": "utf-8",
+            "content-type": "application/json",
+            "headers": headers,
+            "properties": {
+                "correlation_id": job_id,
+                "reply_to": reply_to,
+                "delivery_mode": 2,
+                "delivery_info": {"exchange": "", "routing_key": queue},
+                # kombu re-files a restored message by this, so it must match the sub-queue
+                "priority": KOMBU_PRIORITY[priority],
+                "body_encoding": "base64",
+                "delivery_tag": str(uuid.uuid4()),
+            },
+        }
+    ).encode()
+
+
+def message_task(raw: bytes) -> tuple[str, str] | None:
+    """The job id (Celery task id) and task name of one queued message; None if it is not a task."""
+    try:
+        headers = json.loads(raw).get("headers") or {}
+    except (ValueError, AttributeError):
+        return None
+    task_id, task = headers.get("id"), headers.get("task")
+    return (task_id, str(task)) if isinstance(task_id, str) else None
+
+
+# --- the publisher ---
 
 # KEYS: paused queues set, live list, held list; ARGV: queue name, message. A paused queue's
 # message goes to its held list, which no worker reads (worker/broker_queues.py resumes it).
@@ -36,53 +160,32 @@ redis.call('LPUSH', KEYS[2], ARGV[2])
 return 1
 """
 
-__all__ = ["BrokerUnavailable", "JobPublisher"]
-
 
 class JobPublisher:
-    """Publishes one Celery message per job, with `task_id` = job id, on the job type's queue.
+    """Publishes one Celery message per job (`task_id` = job id) on the sub-queue of its job
+    type's queue and priority, or on its held list while the queue is paused."""
 
-    On a Redis broker the message is one LPUSH from the event loop through an asyncio Redis
-    client: the envelope kombu's Redis transport writes, around the headers and body that
-    Celery's own `as_task_v2` builds. kombu's publish is blocking and builds a Redis client per
-    call; run on a thread pool it was the largest share of a submit's CPU and held the GIL
-    against the event loop (docs/performance.md has the profiles; tests/bench/ proves a real
-    Celery worker runs what this path writes). Any other broker goes through kombu on a small
-    thread pool, off the event loop.
-    """
-
-    def __init__(self, celery: Celery, threads: int = 8) -> None:
-        self.celery = celery
-        self.threads = threads
-        self.executor: ThreadPoolExecutor | None = None
-        url = str(celery.conf.broker_url or "")
-        self.redis_url = url if url.startswith(("redis://", "rediss://", "unix://")) else ""
-        # kombu puts this in front of every key it writes, queues included
-        self.key_prefix = str((celery.conf.broker_transport_options or {}).get("global_keyprefix", ""))
+    def __init__(self, settings: Settings, *, key_prefix: str = "") -> None:
+        self.redis_url = settings.redis_url  # the broker is always this Redis (checked by Settings)
+        # kombu puts its `global_keyprefix` in front of every key it writes; MySpinBot sets none
+        self.key_prefix = key_prefix
         self.redis: Any = None
         self._publish_script: Any = None
         self._redis_loop: asyncio.AbstractEventLoop | None = None
         self._closing: set[asyncio.Task[None]] = set()
         self.origin = f"myspinbot-api@{uuid.uuid4().hex[:8]}"
+        self.reply_to = str(uuid.uuid4())  # Celery sends no replies here (results are off)
 
     async def publish(self, job_type: JobType, job_id: str, priority: Priority = Priority.NORMAL) -> None:
-        """Enqueue the job's task on the sub-queue of its priority (held while the queue is
-        paused); raise BrokerUnavailable when the broker cannot take it."""
+        """Enqueue the job's task; raise BrokerUnavailable when the broker cannot take it."""
+        step = KOMBU_PRIORITY[priority]
+        queue = job_type.queue
+        keys = [self.key(PAUSED_QUEUES_KEY), self.key(sub_queue(queue, step)), self.key(held_queue(queue, step))]
+        message = task_message(job_type.task_name, job_id, queue, priority, origin=self.origin, reply_to=self.reply_to)
         try:
-            if self.redis_url:
-                step = KOMBU_PRIORITY[priority]
-                queue = job_type.queue
-                keys = [
-                    self.key(PAUSED_QUEUES_KEY),
-                    self.key(sub_queue(queue, step)),
-                    self.key(held_queue(queue, step)),
-                ]
-                self.client()  # (re)made for this loop, with its script
-                await self._publish_script(keys=keys, args=[queue, self.envelope(job_type, job_id, priority)])
-            else:
-                loop = asyncio.get_running_loop()
-                await loop.run_in_executor(self._executor(), self._send, job_type, job_id, priority)
-        except Exception as error:  # redis-py's or kombu's errors alike: nothing was queued
+            self.client()  # (re)made for this loop, with its script
+            await self._publish_script(keys=keys, args=[queue, message])
+        except Exception as error:  # redis-py's errors: nothing was queued
             log.warning("could not enqueue job %s: %s", job_id, error)
             raise BrokerUnavailable(str(error) or type(error).__name__) from error
 
@@ -90,66 +193,24 @@ class JobPublisher:
         """A broker key as kombu names it (its global key prefix in front)."""
         return self.key_prefix + name
 
-    def envelope(self, job_type: JobType, job_id: str, priority: Priority = Priority.NORMAL) -> bytes:
-        """The JSON kombu's Redis transport LPUSHes for `send_task(name, [job_id], task_id=job_id)`."""
-        message = self.celery.amqp.as_task_v2(
-            job_id,
-            job_type.task_name,
-            args=[job_id],
-            origin=self.origin,
-            reply_to=self.celery.thread_oid,
-            ignore_result=None,  # as send_task leaves it: the task's own setting applies
-        )
-        body = json.dumps(message.body).encode()
-        return json.dumps(
-            {
-                "body": base64.b64encode(body).decode(),
-                "content-encoding": "utf-8",
-                "content-type": "application/json",
-                "headers": message.headers,
-                "properties": {
-                    **message.properties,
-                    "delivery_mode": 2,
-                    "delivery_info": {"exchange": "", "routing_key": job_type.queue},
-                    # kombu re-files a restored message by this, so it must match the sub-queue
-                    "priority": KOMBU_PRIORITY[priority],
-                    "body_encoding": "base64",
-                    "delivery_tag": str(uuid.uuid4()),
-                },
-            }
-        ).encode()
-
     def client(self) -> Any:
         """The broker's Redis client for the running loop (a new loop, as in tests, gets a new client)."""
         loop = asyncio.get_running_loop()
         if self.redis is None or self._redis_loop is not loop:
-            options = self.celery.conf.broker_transport_options or {}
             self.redis = aioredis.Redis.from_url(
                 self.redis_url,
-                socket_connect_timeout=options.get("socket_connect_timeout", 2),
-                socket_timeout=options.get("socket_timeout", 10),
+                socket_connect_timeout=SOCKET_CONNECT_TIMEOUT,
+                socket_timeout=SOCKET_TIMEOUT,
                 protocol=2,
             )
             self._publish_script = self.redis.register_script(PUBLISH)
             self._redis_loop = loop
         return self.redis
 
-    def _executor(self) -> ThreadPoolExecutor:
-        if self.executor is None:
-            self.executor = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="myspinbot-publish")
-        return self.executor
-
-    def _send(self, job_type: JobType, job_id: str, priority: Priority) -> None:
-        self.celery.send_task(
-            job_type.task_name, args=[job_id], task_id=job_id, queue=job_type.queue, priority=KOMBU_PRIORITY[priority]
-        )
-
     def close(self) -> None:
-        if self.executor is not None:
-            self.executor.shutdown(wait=False, cancel_futures=True)
+        """Close the broker connection (called from the app's shutdown, on its loop)."""
         client, self.redis = self.redis, None
         if client is not None and self._redis_loop is not None and not self._redis_loop.is_closed():
-            # close() is called from the app's shutdown, on the loop the client belongs to.
             task = self._redis_loop.create_task(client.aclose())
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)

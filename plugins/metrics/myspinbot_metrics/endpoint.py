@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_fastapi_instrumentator import Instrumentator
 
-from myspinbot import Kernel, StoreUnavailable
+from myspinbot import BrokerUnavailable, Kernel, StoreUnavailable
 from myspinbot_metrics.collector import JobCollector, Snapshot
 
 log = logging.getLogger(__name__)
@@ -31,10 +31,15 @@ def install_metrics(app: FastAPI, kernel: Kernel) -> None:
     kernel.pm.hook.register_metrics(registry=registry, kernel=kernel)
 
     async def refresh() -> None:
-        store = kernel.store
-        stats, depths, paused = await asyncio.gather(
-            store.stats(), store.queue_depths(kernel.queues()), store.paused_queues()
-        )
+        broker = kernel.broker
+        depths: dict[str, int] = {}
+        paused: set[str] = set()
+        if broker is None:  # not in the API (nothing sets it): job figures only
+            stats = await kernel.store.stats()
+        else:
+            stats, depths, paused = await asyncio.gather(
+                kernel.store.stats(), broker.depths(kernel.queues()), broker.paused()
+            )
         collector.snapshot = Snapshot(
             stats=stats, queue_depths=depths, job_types=sorted(kernel.job_types), paused_queues=paused
         )
@@ -43,7 +48,7 @@ def install_metrics(app: FastAPI, kernel: Kernel) -> None:
     async def metrics() -> Response:
         try:
             await asyncio.wait_for(refresh(), SCRAPE_TIMEOUT_SECONDS)
-        except (StoreUnavailable, TimeoutError) as error:
+        except (StoreUnavailable, BrokerUnavailable, TimeoutError) as error:
             # Serve the last snapshot: HTTP metrics stay visible while Redis is away.
             log.warning("job metrics are stale, the store is unreachable: %s", error)
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -10,7 +10,6 @@ import redis.asyncio as aioredis
 
 from myspinbot import (
     DURATION_BUCKETS,
-    PAUSED_QUEUES_KEY,
     EventName,
     EventsTrimmed,
     Job,
@@ -20,7 +19,6 @@ from myspinbot import (
     JobStats,
     Settings,
     VersionConflict,
-    broker_lists,
     duration_bucket,
     duration_seconds,
     stream_key,
@@ -363,20 +361,6 @@ class RedisJobStore:
                 cumulative.append(running_total)
             stats.duration_buckets[job_type] = cumulative
         return stats
-
-    @unavailable_on_connection_error
-    async def queue_depths(self, queues: list[str]) -> dict[str, int]:
-        pipe = self.redis.pipeline(transaction=False)
-        per = len(broker_lists(""))
-        for queue in queues:
-            for name in broker_lists(queue):  # kombu's priority sub-queues, and those held by a pause
-                pipe.llen(name)
-        lengths: list[Any] = await pipe.execute()
-        return {queue: sum(int(n) for n in lengths[i * per : (i + 1) * per]) for i, queue in enumerate(queues)}
-
-    @unavailable_on_connection_error
-    async def paused_queues(self) -> set[str]:
-        return set(await self.redis.smembers(PAUSED_QUEUES_KEY))
 
     @unavailable_on_connection_error
     async def recent_durations(self, job_types: list[str]) -> dict[str, list[float]]:
