@@ -130,3 +130,17 @@ def test_logs_show_only_the_receivers_origin() -> None:
     assert loggable("https://hooks.slack.example/services/T000/B000/XXXXSECRET") == "https://hooks.slack.example/…"
     assert loggable("http://127.0.0.1:8080/?token=abc") == "http://127.0.0.1:8080/…"
     assert loggable("https://example.com") == "https://example.com/"
+
+
+def test_retry_after_lengthens_the_wait_up_to_the_cap() -> None:
+    """A 429 with Retry-After waits at least that long, never past the longest wait."""
+    from myspinbot_webhooks.sender import retry_after_seconds
+
+    policy = settings(retry_base_seconds=1, retry_max_seconds=30)
+    delivery = new_delivery("wh_1", "job.failed", "whd_1", "{}", "job", now=1000.0)
+    busy = AttemptResult(Outcome.RETRY, 429, 5.0, "HTTP 429", retry_after=20.0)
+    assert after_attempt(delivery, busy, policy, now=1000.0)[1] == 1020.0
+    slow = AttemptResult(Outcome.RETRY, 429, 5.0, "HTTP 429", retry_after=3600.0)
+    assert after_attempt(delivery, slow, policy, now=1000.0)[1] == 1030.0
+    assert retry_after_seconds(" 7 ") == 7.0
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") is None

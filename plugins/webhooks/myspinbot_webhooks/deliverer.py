@@ -52,6 +52,8 @@ def after_attempt(
         update.update(state=DeliveryState.SUCCEEDED, error=None)
     elif result.outcome is Outcome.RETRY:
         delay = retry_delay(len(attempts), settings.retry_base_seconds, settings.retry_max_seconds)
+        if result.retry_after is not None:  # the receiver's own wish, within our longest wait
+            delay = max(delay, min(result.retry_after, settings.retry_max_seconds))
         if now + delay - delivery.created_epoch > settings.retry_window_seconds:
             window = f"{settings.retry_window_seconds:g} s"
             update.update(state=DeliveryState.FAILED, error=f"gave up after {len(attempts)} attempts in {window}")

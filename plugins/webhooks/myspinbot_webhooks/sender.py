@@ -34,6 +34,7 @@ class AttemptResult:
     status_code: int | None
     latency_ms: float
     error: str | None = None
+    retry_after: float | None = None  # seconds the receiver asked us to wait (Retry-After on 429/503)
 
 
 def classify_status(status: int) -> Outcome:
@@ -48,6 +49,13 @@ def classify_status(status: int) -> Outcome:
 def retry_delay(failed_attempts: int, base: float, cap: float) -> float:
     """Exponential backoff: base, 2·base, 4·base, … never above cap."""
     return float(min(cap, base * 2 ** max(0, failed_attempts - 1)))
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """A Retry-After header given in seconds, or None (an HTTP date or garbage is ignored)."""
+    if value is None or not value.strip().isdigit():
+        return None
+    return float(value.strip())
 
 
 def pinned_url(target: Target) -> str:
@@ -91,7 +99,7 @@ class Sender:
         extensions = {"sni_hostname": target.host} if target.url.scheme == "https" else {}
         try:
             async with asyncio.timeout(self.settings.timeout_seconds):
-                status = await self._post(pinned_url(target), headers, body, extensions)
+                status, retry_after = await self._post(pinned_url(target), headers, body, extensions)
         except TimeoutError:
             return AttemptResult(Outcome.RETRY, None, elapsed(), f"timed out after {self.settings.timeout_seconds:g} s")
         except httpx.HTTPError as error:
@@ -100,9 +108,11 @@ class Sender:
         problem = None if outcome is Outcome.SUCCEEDED else f"HTTP {status}"
         if 300 <= status < 400:
             problem = f"HTTP {status}: redirects are not followed"
-        return AttemptResult(outcome, status, elapsed(), problem)
+        return AttemptResult(outcome, status, elapsed(), problem, retry_after if outcome is Outcome.RETRY else None)
 
-    async def _post(self, url: str, headers: dict[str, str], body: bytes, extensions: dict[str, str]) -> int:
+    async def _post(
+        self, url: str, headers: dict[str, str], body: bytes, extensions: dict[str, str]
+    ) -> tuple[int, float | None]:
         request = self.client.build_request("POST", url, content=body, headers=headers, extensions=extensions)
         response = await self.client.send(request, stream=True)
         try:
@@ -114,7 +124,7 @@ class Sender:
                     break
         finally:
             await response.aclose()
-        return response.status_code
+        return response.status_code, retry_after_seconds(response.headers.get("retry-after"))
 
     async def close(self) -> None:
         await self.client.aclose()
