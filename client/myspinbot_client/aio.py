@@ -28,7 +28,9 @@ from myspinbot_client.models import (
     JobState,
     JobType,
     Plugin,
+    Priority,
 )
+from myspinbot_client.queue_calls import AsyncQueueMethods
 from myspinbot_client.telemetry import Logs, Metrics, TelemetryEvent, telemetry_of
 from myspinbot_client.watch import (
     START_OF_STREAM,
@@ -47,7 +49,7 @@ AsyncConnectHook = Callable[[str], Awaitable[None] | None]
 AsyncTelemetryHook = Callable[[TelemetryEvent], Awaitable[None] | None]
 
 
-class AsyncMySpinBotClient:
+class AsyncMySpinBotClient(AsyncQueueMethods):
     """The asyncio twin of `MySpinBotClient`: the same methods, awaited; `list` and `watch` are async iterators."""
 
     def __init__(self, base_url: str | None = None, token: str | None = None, *, timeout: float = 30.0) -> None:
@@ -92,9 +94,10 @@ class AsyncMySpinBotClient:
         params: Mapping[str, Any] | None = None,
         files: Files | None = None,
         idempotency_key: str | None = None,
+        priority: Priority | str | None = None,
     ) -> Job:
         """Submit a job; `files` maps multipart fields to paths (a bare list goes under "files")."""
-        return await self._send(calls.submit(job_type, params, files, idempotency_key))
+        return await self._send(calls.submit(job_type, params, files, idempotency_key, priority))
 
     async def get(self, job_id: str) -> Job:
         """A job's current state."""

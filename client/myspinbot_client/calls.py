@@ -26,6 +26,7 @@ from myspinbot_client.models import (
     JobState,
     JobType,
     Plugin,
+    Priority,
 )
 from myspinbot_client.telemetry import Logs, Metrics
 
@@ -79,17 +80,22 @@ class Call(Generic[T]):
 
 
 def submit(
-    job_type: str, params: Mapping[str, Any] | None, files: Files | None, idempotency_key: str | None
+    job_type: str,
+    params: Mapping[str, Any] | None,
+    files: Files | None,
+    idempotency_key: str | None,
+    priority: Priority | str | None = None,
 ) -> Call[Job]:
     """`POST /api/jobs/{type}`: JSON when there are no files, else multipart with params as fields."""
     headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+    query = {"priority": Priority(priority).value} if priority else {}
     uploads = normalize_uploads(files)
     path = f"/api/jobs/{_segment(job_type)}"
     params = dict(params or {})
     if not uploads:
-        return Call("POST", path, Job.model_validate, json_body=params, headers=headers)
+        return Call("POST", path, Job.model_validate, query=query, json_body=params, headers=headers)
     form = {name: value if isinstance(value, str) else json.dumps(value) for name, value in params.items()}
-    return Call("POST", path, Job.model_validate, form=form, uploads=uploads, headers=headers)
+    return Call("POST", path, Job.model_validate, query=query, form=form, uploads=uploads, headers=headers)
 
 
 def get_job(job_id: str) -> Call[Job]:

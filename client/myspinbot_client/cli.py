@@ -17,7 +17,7 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
-from myspinbot_client import ApiError, ApiUnavailable, Job, JobState, JobType, MySpinBotClient, cli_telemetry
+from myspinbot_client import ApiError, ApiUnavailable, Job, JobState, JobType, MySpinBotClient, cli_telemetry, queue_cli
 from myspinbot_client.connection import API_TOKEN_ENV, API_URL_ENV
 from myspinbot_client.display import ProgressView, choose_view, format_size, outcome_text
 from myspinbot_client.params import InputError, assign_files, parse_params, split_assignments
@@ -91,6 +91,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     submit.add_argument("--wait", "-w", action="store_true", help="show progress until the job ends")
     submit.add_argument("--idempotency-key", metavar="KEY", help="resubmitting with the same key returns the first job")
+    queue_cli.add_priority_option(submit)
+    queue_cli.add_sweep_option(submit)
     submit.set_defaults(func=_command(run_submit))
 
     watch = subparsers.add_parser(
@@ -115,6 +117,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     download.add_argument("job_id", metavar="JOB_ID")
     download.add_argument("--out", "-o", type=Path, metavar="DIR", help="where to save them (default: ./JOB_ID)")
     download.set_defaults(func=_command(run_download))
+    queue_cli.register(subparsers, common, _command)
 
     cli_telemetry.register(subparsers, common, _command)
 
@@ -130,13 +133,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run_submit(args: argparse.Namespace, client: MySpinBotClient) -> int:
     """Submit a job; with --wait, follow it to the end."""
     job_type = _find_job_type(client, args.job_type)
+    if args.sweep:
+        if args.file or args.wait:
+            raise InputError("--sweep", "a sweep takes no --file or --wait; follow it with myspinbot batch ID")
+        return queue_cli.submit_sweep(args, client, job_type, split_assignments(args.params))
     params = parse_params(job_type, split_assignments(args.params))
     uploads = assign_files(job_type, args.file)
-    job = client.submit(job_type.name, params, files=uploads or None, idempotency_key=args.idempotency_key)
+    job = client.submit(
+        job_type.name, params, files=uploads or None, idempotency_key=args.idempotency_key, priority=args.priority
+    )
     if _json(args) and not args.wait:
         _print_json(job.to_json())
     elif not _json(args):
         print(f"Submitted {job.type} job {job.id} ({job.state.value})", flush=True)
+        placed = client.get(job.id) if job.state == JobState.QUEUED else job  # the 202 carries no place
+        if placed.position:
+            print(f"  {queue_cli.place_text(placed)}")
         if not args.wait:
             print(f"  watch:  myspinbot watch {job.id}\n  cancel: myspinbot cancel {job.id}")
     return _follow(args, client, job.id) if args.wait else ExitCode.OK

@@ -28,7 +28,9 @@ from myspinbot_client.models import (
     JobState,
     JobType,
     Plugin,
+    Priority,
 )
+from myspinbot_client.queue_calls import QueueMethods
 from myspinbot_client.telemetry import Logs, Metrics, TelemetryEvent, telemetry_of
 from myspinbot_client.watch import (
     START_OF_STREAM,
@@ -49,7 +51,7 @@ ConnectHook = Callable[[str], None]
 TelemetryHook = Callable[[TelemetryEvent], None]
 
 
-class MySpinBotClient:
+class MySpinBotClient(QueueMethods):
     """A blocking client of the MySpinBot API.
 
     `base_url` and `token` default to `MYSPINBOT_API_URL` (else http://127.0.0.1:3000) and
@@ -97,9 +99,10 @@ class MySpinBotClient:
         params: Mapping[str, Any] | None = None,
         files: Files | None = None,
         idempotency_key: str | None = None,
+        priority: Priority | str | None = None,
     ) -> Job:
         """Submit a job; `files` maps multipart fields to paths (a bare list goes under "files")."""
-        return self._send(calls.submit(job_type, params, files, idempotency_key))
+        return self._send(calls.submit(job_type, params, files, idempotency_key, priority))
 
     def get(self, job_id: str) -> Job:
         """A job's current state."""
