@@ -30,8 +30,10 @@ def test_pause_submit_with_priority_and_resume_from_the_terminal(queue_stack: Li
 
 
 def test_sweep_batch_and_retry_from_the_terminal(queue_stack: LiveStack, api: httpx.Client) -> None:
-    """`submit --sweep steps=1..4 --sweep step_seconds=0,0.001` makes 8 jobs; `batch` shows them; `retry` re-runs a failure."""
-    swept = run_cli(queue_stack, "submit", "sleepy", "note=x", "--sweep", "steps=1..4", "--sweep", "step_seconds=0,0.001")
+    """`submit --sweep steps=1..4 --sweep step_seconds=0,0.001` makes 8 jobs; `batch` shows them;
+    `retry` re-runs a failure."""
+    sweep = ["--sweep", "steps=1..4", "--sweep", "step_seconds=0,0.001"]
+    swept = run_cli(queue_stack, "submit", "sleepy", "note=x", *sweep)
     assert swept.returncode == 0, swept.stdout + swept.stderr
     match = re.search(r"Submitted batch (\w+): 8 sleepy jobs", swept.stdout)
     assert match, swept.stdout
