@@ -6,6 +6,7 @@ import re
 
 from myspinbot.core.settings import Settings
 from tests.support.processes import REPO_ROOT
+from tests.webhooks.support import webhook_variables
 
 
 def test_readme_documents_every_setting() -> None:
@@ -15,15 +16,6 @@ def test_readme_documents_every_setting() -> None:
     expected = {f"MYSPINBOT_{name.upper()}" for name in Settings.model_fields}
     expected |= webhook_variables()
     assert documented == expected
-
-
-def webhook_variables() -> set[str]:
-    """The variables the webhooks plugin's own settings read (its table sits under the kernel's)."""
-    from myspinbot_webhooks.config import WebhookSettings
-
-    names = {f"MYSPINBOT_WEBHOOK_{name.upper()}" for name in WebhookSettings.model_fields}
-    names.discard("MYSPINBOT_WEBHOOK_PUBLIC_URL")  # read as MYSPINBOT_PUBLIC_URL (the alias is a fallback)
-    return names | {"MYSPINBOT_PUBLIC_URL"}
 
 
 def test_docs_links_resolve() -> None:

@@ -9,14 +9,15 @@ from stack_compose import COMPOSE_FILE
 from stack_tools import REPO_ROOT, env_file_values
 
 from myspinbot.core.settings import Settings
+from tests.webhooks.support import webhook_variables
 
 # `${NAME}`, `${NAME:-default}`, `${NAME:?message}` in the compose file.
 INTERPOLATED = re.compile(r"\$\{(\w+)(?::?[-?+][^}]*)?\}")
 
 
 def setting_variables() -> set[str]:
-    """Every variable the app reads: MYSPINBOT_<field> for each settings field."""
-    return {f"MYSPINBOT_{name.upper()}" for name in Settings.model_fields}
+    """Every variable the app reads: MYSPINBOT_<field> for each settings field, and the webhooks plugin's."""
+    return {f"MYSPINBOT_{name.upper()}" for name in Settings.model_fields} | webhook_variables()
 
 
 def as_settings(env: dict[str, str]) -> Settings:

@@ -23,6 +23,15 @@ LOOPBACK_ENV = {
 }
 
 
+def webhook_variables() -> set[str]:
+    """The variables the webhooks plugin's own settings read (beside the kernel's)."""
+    from myspinbot_webhooks.config import WebhookSettings
+
+    names = {f"MYSPINBOT_WEBHOOK_{name.upper()}" for name in WebhookSettings.model_fields}
+    names.discard("MYSPINBOT_WEBHOOK_PUBLIC_URL")  # read as MYSPINBOT_PUBLIC_URL (the alias is a fallback)
+    return names | {"MYSPINBOT_PUBLIC_URL"}
+
+
 def documented_verify() -> Callable[[str, dict[str, str], bytes], bool]:
     """The `verify` function of the plugin README's recipe, run exactly as written there."""
     match = RECIPE.search(PLUGIN_README.read_text())
