@@ -2,7 +2,11 @@
 # The API and the Celery worker: the kernel plus the built-in plugins, installed the way a
 # user would install them (plain `pip install <folder>`, not editable). Build context: repo root.
 
-FROM python:3.11-slim AS build
+# The base image is a build argument so that a site can build on its own hardened Python 3.11
+# image (the tests build on one made from Debian's packages); the default is the official one.
+ARG PYTHON_IMAGE=python:3.11-slim
+
+FROM ${PYTHON_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
@@ -18,7 +22,7 @@ RUN pip install --no-cache-dir \
         /src/plugins/video_generate \
         /src/plugins/webhooks
 
-FROM python:3.11-slim
+FROM ${PYTHON_IMAGE}
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

@@ -2,7 +2,11 @@
 # The Flet web dashboard. It reaches the API over HTTP/WS only (MYSPINBOT_API_URL), so the image
 # carries the client distribution and the dashboard: no kernel, no plugin. Build context: repo root.
 
-FROM python:3.11-slim AS build
+# The base image is a build argument so that a site can build on its own hardened Python 3.11
+# image (the tests build on one made from Debian's packages); the default is the official one.
+ARG PYTHON_IMAGE=python:3.11-slim
+
+FROM ${PYTHON_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
@@ -10,7 +14,7 @@ COPY client /src/client
 COPY ui_flet /src/ui_flet
 RUN pip install --no-cache-dir /src/client /src/ui_flet
 
-FROM python:3.11-slim
+FROM ${PYTHON_IMAGE}
 # Serve the web client even without a display, from the wheel rather than a CDN.
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \

@@ -16,7 +16,7 @@ from websockets.exceptions import WebSocketException
 
 from myspinbot_client import calls, webhooks
 from myspinbot_client.calls import Call, Files, PathLike
-from myspinbot_client.connection import Connection
+from myspinbot_client.connection import Connection, TlsVerify, ws_ssl
 from myspinbot_client.errors import ApiError, error_from_response
 from myspinbot_client.models import (
     Artifact,
@@ -52,11 +52,19 @@ AsyncTelemetryHook = Callable[[TelemetryEvent], Awaitable[None] | None]
 class AsyncMySpinBotClient(AsyncQueueMethods):
     """The asyncio twin of `MySpinBotClient`: the same methods, awaited; `list` and `watch` are async iterators."""
 
-    def __init__(self, base_url: str | None = None, token: str | None = None, *, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        base_url: str | None = None,
+        token: str | None = None,
+        *,
+        timeout: float = 30.0,
+        verify: TlsVerify = True,
+    ) -> None:
         self.connection = Connection.resolve(base_url, token)
         self.timeout = timeout
+        self.verify = verify
         self._http = httpx.AsyncClient(
-            base_url=self.connection.base_url, headers=self.connection.headers, timeout=timeout
+            base_url=self.connection.base_url, headers=self.connection.headers, timeout=timeout, verify=verify
         )
 
     async def __aenter__(self) -> AsyncMySpinBotClient:
@@ -340,6 +348,7 @@ class AsyncMySpinBotClient(AsyncQueueMethods):
         return connect(
             url,
             additional_headers=self.connection.headers,
+            ssl=ws_ssl(url, self.verify),
             open_timeout=min(self.timeout, 10.0),
             close_timeout=2.0,
             max_size=16 * 1024 * 1024,

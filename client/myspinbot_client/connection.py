@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -10,6 +11,9 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 DEFAULT_API_URL = "http://127.0.0.1:3000"
 API_URL_ENV = "MYSPINBOT_API_URL"
 API_TOKEN_ENV = "MYSPINBOT_API_TOKEN"
+# How a client checks the API's TLS certificate: True (the system's CAs), False (not at all, as
+# `curl -k` does: for a self-signed certificate such as Traefik's default one), or a context.
+TlsVerify = bool | ssl.SSLContext
 
 
 @dataclass(frozen=True)
@@ -46,3 +50,15 @@ class Connection:
         parts = urlsplit(self.url(path))
         scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
         return urlunsplit((scheme, parts.netloc, parts.path, urlencode(dict(query or {}), safe=",*"), ""))
+
+
+def ws_ssl(url: str, verify: TlsVerify) -> ssl.SSLContext | None:
+    """The TLS context for a WebSocket URL under `verify` (None: plain ws://, or the default check)."""
+    if not url.startswith("wss://") or verify is True:
+        return None
+    if isinstance(verify, ssl.SSLContext):
+        return verify
+    unchecked = ssl.create_default_context()
+    unchecked.check_hostname = False
+    unchecked.verify_mode = ssl.CERT_NONE
+    return unchecked

@@ -16,7 +16,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from myspinbot_client import calls, webhooks
 from myspinbot_client.calls import Call, Files, PathLike
-from myspinbot_client.connection import Connection
+from myspinbot_client.connection import Connection, TlsVerify, ws_ssl
 from myspinbot_client.errors import ApiError, error_from_response
 from myspinbot_client.models import (
     Artifact,
@@ -57,12 +57,23 @@ class MySpinBotClient(QueueMethods):
     `base_url` and `token` default to `MYSPINBOT_API_URL` (else http://127.0.0.1:3000) and
     `MYSPINBOT_API_TOKEN`. Every API error raises `ApiError`; an unreachable API raises its
     subclass `ApiUnavailable`. Use it as a context manager, or call `close()`.
+    `verify` checks the API's TLS certificate (False for a self-signed one, as `curl -k`).
     """
 
-    def __init__(self, base_url: str | None = None, token: str | None = None, *, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        base_url: str | None = None,
+        token: str | None = None,
+        *,
+        timeout: float = 30.0,
+        verify: TlsVerify = True,
+    ) -> None:
         self.connection = Connection.resolve(base_url, token)
         self.timeout = timeout
-        self._http = httpx.Client(base_url=self.connection.base_url, headers=self.connection.headers, timeout=timeout)
+        self.verify = verify
+        self._http = httpx.Client(
+            base_url=self.connection.base_url, headers=self.connection.headers, timeout=timeout, verify=verify
+        )
 
     def __enter__(self) -> MySpinBotClient:
         return self
@@ -357,6 +368,7 @@ class MySpinBotClient(QueueMethods):
         return connect(
             url,
             additional_headers=self.connection.headers,
+            ssl=ws_ssl(url, self.verify),
             open_timeout=min(self.timeout, 10.0),
             close_timeout=2.0,
             max_size=16 * 1024 * 1024,
