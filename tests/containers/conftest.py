@@ -17,12 +17,12 @@ from typing import Any, TypeVar
 
 import pytest
 
-from myspinbot.cli.procs import free_port, wait_until
+from myspinbot.cli.procs import free_port
 from tests.containers.engine import ApiService, EngineError, install_engine, missing_tools
 from tests.containers.health_ticker import HealthTicker
 from tests.containers.images import build, ensure_base, project_images, scratch_dir, stand_in_images
 from tests.containers.stack import ComposeStack
-from tests.containers.through_traefik import api_client, names_on_loopback, raw_get, ui_url
+from tests.containers.through_traefik import names_on_loopback, wait_routed
 from tests.stack.stack_tools import find_tool, in_ci
 
 T = TypeVar("T")
@@ -139,7 +139,7 @@ def compose_stack(
     try:
         with names_on_loopback():
             try:
-                _timed("up", lambda: (stack.up(), _wait_routed(stack)))
+                _timed("up", lambda: (stack.up(), wait_routed(stack)))
             except (EngineError, TimeoutError) as error:
                 pytest.fail(f"{error}\n{stack.logs()}", pytrace=False)
             tests_started = time.monotonic()
@@ -149,15 +149,6 @@ def compose_stack(
         _ACTIVE.clear()
         _timed("down", stack.remove_everything)
         ticker.stop()
-
-
-def _wait_routed(stack: ComposeStack, timeout: float = 180) -> None:
-    """Wait until Traefik routes to the API (both replicas healthy) and to the dashboard."""
-    wait_until(lambda: all(stack.health("api", n) == "healthy" for n in (1, 2)), timeout, "both API replicas healthy")
-    wait_until(lambda: stack.health("ui") == "healthy", timeout, "the dashboard container healthy")
-    with api_client(stack, timeout=5) as api:
-        wait_until(lambda: api.health().ok, timeout, "/health through Traefik")
-    wait_until(lambda: raw_get(ui_url(stack)).status_code == 200, timeout, "the dashboard through Traefik")
 
 
 @pytest.fixture(scope="session")

@@ -78,7 +78,8 @@ class ComposeStack:
     def up(self, *services: str, timeout: float = 300) -> None:
         """`up -d` (waiting for health where Compose waits) with the API scaled to its replicas."""
         wanted = services or SERVICES
-        self.compose("up", "-d", "--no-build", "--scale", f"api={self.api_replicas}", *wanted, timeout=timeout)
+        scale = ["--scale", f"api={self.api_replicas}"] if "api" in wanted else []  # Compose refuses it otherwise
+        self.compose("up", "-d", "--no-build", *scale, *wanted, timeout=timeout)
         self.started.extend(name for name in wanted if name not in self.started)
 
     def down(self, *, volumes: bool) -> None:

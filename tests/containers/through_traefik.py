@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from myspinbot.cli.procs import wait_until
 from myspinbot_client import AsyncMySpinBotClient, MySpinBotClient
 from tests.containers.stack import API_TOKEN, DOMAIN, ComposeStack
 
@@ -63,3 +64,13 @@ def raw_get(url: str, *, token: bool = True) -> httpx.Response:
     """A plain GET through Traefik (for what the typed client does not model: status codes, pages)."""
     headers = {"Authorization": f"Bearer {API_TOKEN}"} if token else {}
     return httpx.get(url, headers=headers, verify=False, timeout=30, follow_redirects=False)
+
+
+def wait_routed(stack: ComposeStack, timeout: float = 180) -> None:
+    """Wait until Traefik routes to the API (every replica healthy) and to the dashboard."""
+    replicas = range(1, stack.api_replicas + 1)
+    wait_until(lambda: all(stack.health("api", n) == "healthy" for n in replicas), timeout, "every API replica healthy")
+    wait_until(lambda: stack.health("ui") == "healthy", timeout, "the dashboard container healthy")
+    with api_client(stack, timeout=5) as api:
+        wait_until(lambda: api.health().ok, timeout, "/health through Traefik")
+    wait_until(lambda: raw_get(ui_url(stack)).status_code == 200, timeout, "the dashboard through Traefik")

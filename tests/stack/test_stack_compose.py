@@ -95,6 +95,15 @@ def test_health_checks(stack: dict[str, Any]) -> None:
     assert "healthcheck" not in services["worker"], "documented choice: the worker has no health check"
 
 
+def test_health_checks_survive_podman(stack: dict[str, Any]) -> None:
+    """No exec-form check has an argument with a space: Podman's Docker API would split it (CMD-SHELL is one string)."""
+    for name, service in stack["services"].items():
+        test = (service.get("healthcheck") or {}).get("test") or []
+        if test and test[0] == "CMD":
+            assert all(" " not in arg for arg in test[1:]), (name, test)
+        assert "start_interval" not in (service.get("healthcheck") or {}), f"{name}: Compose refuses it on Podman"
+
+
 def test_start_order_waits_on_health_never_on_the_worker(stack: dict[str, Any]) -> None:
     """Services wait for healthy dependencies; nothing waits on the worker."""
     waits = {
@@ -198,7 +207,9 @@ FOLDER_ARG = re.compile(r"(/src/\S+)")
 def test_dockerfiles_install_the_distributions_as_non_root(dockerfile: str, distributions: list[str]) -> None:
     """Each image copies folders that exist and installs exactly its distributions, then drops root."""
     text = (REPO_ROOT / dockerfile).read_text()
-    assert all(line.split()[1] == "python:3.11-slim" for line in text.splitlines() if line.startswith("FROM "))
+    # Every stage builds on the overridable base, whose default is the official image.
+    assert re.search(r"^ARG PYTHON_IMAGE=python:3\.11-slim$", text, re.MULTILINE)
+    assert all(line.split()[1] == "${PYTHON_IMAGE}" for line in text.splitlines() if line.startswith("FROM "))
     copied = {Path(src): Path(dest) for src, dest in COPY_LINE.findall(text)}
     for source in copied:
         assert (REPO_ROOT / source).is_dir(), f"{dockerfile} copies missing {source}"

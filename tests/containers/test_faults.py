@@ -1,0 +1,77 @@
+"""Faults in containers: a worker container killed mid-job, the API containers restarted under a WS client."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from pathlib import Path
+
+from myspinbot.cli.procs import wait_until
+from myspinbot_client import ApiError, JobEvent
+from tests.containers.jobs import FINISHED, job_events, ran_on, submit_generate, submit_train
+from tests.containers.stack import ComposeStack
+from tests.containers.through_traefik import api_client
+
+
+def test_a_worker_container_killed_mid_job_never_leaves_it_stuck(compose_stack: ComposeStack, tmp_path: Path) -> None:
+    """kill -s KILL on the train worker's container mid-job: the job is re-run (or fails with a reason), never stuck."""
+    with api_client(compose_stack) as api:
+        job = submit_train(api, tmp_path / "dataset", "killed")
+        wait_until(lambda: api.get(job.id).step >= 2, 60, "the train job to be a few steps in")
+        running = api.get(job.id)
+        assert running.state.value == "running" and ran_on(compose_stack, running) == "worker-train"
+        first_worker = running.raw["worker"]
+        # The container's PID 1 (its init) with SIGKILL: the whole container dies at once, as in a crash.
+        os.kill(int(compose_stack.container("worker-train")["State"]["Pid"]), signal.SIGKILL)
+
+        def left_the_dead_worker() -> bool:
+            now = api.get(job.id)
+            return now.state.value != "running" or now.raw["worker"] != first_worker
+
+        wait_until(left_the_dead_worker, 120, "the job to leave the dead worker")
+        finished = api.wait(job.id, timeout=180)
+    if finished.state.value == "succeeded":
+        assert finished.raw["attempts"] >= 2, finished.raw
+        assert ran_on(compose_stack, finished) == "worker-train"  # the restarted container took it again
+    else:
+        assert finished.state.value == "failed" and finished.error, finished.raw
+    assert compose_stack.container("worker-train")["State"]["Status"] == "running", "restart policy brings it back"
+
+
+def test_api_containers_restarted_under_a_ws_client_lose_no_event(compose_stack: ComposeStack, tmp_path: Path) -> None:
+    """Both API replicas restarted while a client watches a running job: it resumes and misses no event."""
+    seen: list[JobEvent] = []
+    reconnects: list[ApiError] = []
+    failure: list[BaseException] = []
+    with api_client(compose_stack) as api:
+        job = submit_train(api, tmp_path / "dataset", "restarted")
+
+        def watch() -> None:
+            try:
+                with api_client(compose_stack) as own:
+                    stream = own.watch(
+                        job.id,
+                        last_event_id="0-0",
+                        timeout=240,
+                        reconnect_for=180,
+                        on_reconnect=lambda error, _delay: reconnects.append(error),
+                    )
+                    seen.extend(stream)
+            except BaseException as error:  # reported by the assertion below
+                failure.append(error)
+
+        watcher = threading.Thread(target=watch, name="restart-watcher")
+        watcher.start()
+        wait_until(lambda: any(event.event == "job.progress" for event in seen), 60, "the watcher to see progress")
+        compose_stack.compose("restart", "-t", "5", "api", timeout=180)
+        watcher.join(260)
+        assert not failure, failure
+        assert reconnects, "the client was never cut off: the restart did not happen under it"
+        replay = list(api.watch(job.id, last_event_id="0-0", timeout=60))
+        # A second job afterwards shows the restarted replicas serve fresh work too.
+        assert api.wait(submit_generate(api, "after the restart").id, timeout=120).state.value == "succeeded"
+    watched = [(event.id, event.event) for event in job_events(seen, job.id)]
+    assert watched == [(event.id, event.event) for event in job_events(replay, job.id)]
+    assert len({event_id for event_id, _ in watched}) == len(watched), "an event was delivered twice"
+    assert watched[-1][1] == "job.succeeded" and seen[-1].job.state.value in FINISHED
