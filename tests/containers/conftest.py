@@ -48,8 +48,13 @@ def _timed(step: str, action: Callable[[], T]) -> T:
         STEP_SECONDS[step] = STEP_SECONDS.get(step, 0.0) + time.monotonic() - started
 
 
+# The first test of the tier waits for the engine, the images and the stack in its set-up.
+SETUP_TIMEOUT_SECONDS = 1500
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the tier's disruptive modules after the others (a stable sort keeps the rest in order)."""
+    """Run the tier's disruptive modules after the others (a stable sort keeps the rest in order);
+    give its tests a timeout that covers a first build of the images on a fresh machine."""
 
     def rank(item: pytest.Item) -> int:
         name = item.path.name
@@ -57,6 +62,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
     here = Path(__file__).parent
     ours = [item for item in items if item.path.is_relative_to(here)]
+    for item in ours:
+        item.add_marker(pytest.mark.timeout(SETUP_TIMEOUT_SECONDS))
     if ours:
         first = items.index(ours[0])
         rest = [item for item in items if not item.path.is_relative_to(here)]
@@ -139,7 +146,7 @@ def compose_stack(
     try:
         with names_on_loopback():
             try:
-                _timed("up", lambda: (stack.up(), wait_routed(stack)))
+                _timed("up", lambda: _up_and_routed(stack))
             except (EngineError, TimeoutError) as error:
                 pytest.fail(f"{error}\n{stack.logs()}", pytrace=False)
             tests_started = time.monotonic()
@@ -149,6 +156,11 @@ def compose_stack(
         _ACTIVE.clear()
         _timed("down", stack.remove_everything)
         ticker.stop()
+
+
+def _up_and_routed(stack: ComposeStack) -> None:
+    stack.up()
+    wait_routed(stack)
 
 
 @pytest.fixture(scope="session")

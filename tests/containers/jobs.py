@@ -42,7 +42,7 @@ def job_events(events: list[JobEvent], job_id: str) -> list[JobEvent]:
 
 def ran_on(stack: ComposeStack, job: Job) -> str:
     """The compose service whose container ran the job (its worker name carries the host name)."""
-    worker = str(job.raw.get("worker") or "")
+    worker = str(job.worker or "")
     host = worker.removeprefix("celery@").split("#", 1)[0]
     for container in stack.containers():
         if container["Config"]["Hostname"] == host:

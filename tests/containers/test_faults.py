@@ -21,21 +21,21 @@ def test_a_worker_container_killed_mid_job_never_leaves_it_stuck(compose_stack: 
         wait_until(lambda: api.get(job.id).step >= 2, 60, "the train job to be a few steps in")
         running = api.get(job.id)
         assert running.state.value == "running" and ran_on(compose_stack, running) == "worker-train"
-        first_worker = running.raw["worker"]
+        first_worker = running.worker
         # The container's PID 1 (its init) with SIGKILL: the whole container dies at once, as in a crash.
         os.kill(int(compose_stack.container("worker-train")["State"]["Pid"]), signal.SIGKILL)
 
         def left_the_dead_worker() -> bool:
             now = api.get(job.id)
-            return now.state.value != "running" or now.raw["worker"] != first_worker
+            return now.state.value != "running" or now.worker != first_worker
 
         wait_until(left_the_dead_worker, 120, "the job to leave the dead worker")
         finished = api.wait(job.id, timeout=180)
     if finished.state.value == "succeeded":
-        assert finished.raw["attempts"] >= 2, finished.raw
+        assert finished.attempts >= 2, finished
         assert ran_on(compose_stack, finished) == "worker-train"  # the restarted container took it again
     else:
-        assert finished.state.value == "failed" and finished.error, finished.raw
+        assert finished.state.value == "failed" and finished.error, finished
     assert compose_stack.container("worker-train")["State"]["Status"] == "running", "restart policy brings it back"
 
 

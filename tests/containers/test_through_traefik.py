@@ -24,7 +24,7 @@ def test_health_through_traefik(compose_stack: ComposeStack) -> None:
     """GET https://api.<domain>/health answers ok, with Redis reachable and both workers online."""
     with api_client(compose_stack) as api:
         health = api.health()
-    assert health.ok, health.raw
+    assert health.ok, health
     assert health.checks["redis"]["status"] == "ok"
     assert health.checks["workers"]["online"] >= 2
 
