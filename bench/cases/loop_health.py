@@ -15,6 +15,7 @@ from bench.plan import Plan
 from bench.report import Report, Row
 from bench.stack import BenchStack
 from bench.stats import percentile
+from myspinbot.worker.wire import broker_lists
 
 CASE = "2 event loop"
 LOAD_SHARE = 0.5  # of the submit capacity measured in case 1
@@ -42,7 +43,7 @@ async def run(stack: BenchStack, plan: Plan, report: Report, capacity: float | N
             samples += await probe_health(stack.api_port, plan.seconds, plan.health_rate)
             submits.append({"rate": submit_rate, **await load.result()})
     with stack.redis() as client:
-        client.delete("generate")
+        client.delete(*broker_lists("generate"))
     rows = [
         (f"/health p50 with {rate:,} submits/s (half of capacity) vs alone", steady, 50, None),
         (f"/health p99 with {rate:,} submits/s (half of capacity) vs alone", steady, 99, 3.0),

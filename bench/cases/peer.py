@@ -25,6 +25,7 @@ from bench.report import Report, Row
 from bench.stack import BenchStack
 from bench.stats import percentile
 from bench.wsclient import WsConnection
+from myspinbot.worker.wire import broker_lists
 
 CASE = "6 Node peer"
 WORKER_CONCURRENCY = 2  # ours: one worker, -c 2 prefork (case 4)
@@ -50,7 +51,7 @@ async def submit_rows(stack: BenchStack, peer: PeerStack, plan: Plan, report: Re
                 )
             )
     with stack.redis() as client:
-        client.delete("generate")  # nobody consumes our generate queue in the bench
+        client.delete(*broker_lists("generate"))  # nobody consumes our generate queue in the bench
     report.add(
         Row(
             CASE,

@@ -15,6 +15,7 @@ from bench.cases.common import GENERATE_BODY, LoadRun, run_load
 from bench.plan import Plan
 from bench.report import Report, Row
 from bench.stack import BenchStack
+from myspinbot.worker.wire import broker_lists
 
 CASE = "1 submit"
 
@@ -74,7 +75,7 @@ async def run(stack: BenchStack, plan: Plan, report: Report, bare_celery: Celery
             )
         )
     with stack.redis() as client:
-        client.delete("generate", BARE_SUBMIT_QUEUE)  # nobody consumes these queues
+        client.delete(*broker_lists("generate"), BARE_SUBMIT_QUEUE)  # nobody consumes these queues
     ours_rps = statistics.median(run.rps for run in ours)
     report.add(
         Row(

@@ -21,7 +21,7 @@ from myspinbot import EventName, JobEvent, Settings
 from myspinbot.cli.procs import wait_until
 from myspinbot.core.kernel import Kernel
 from myspinbot.core.lifecycle import new_job
-from myspinbot.worker.wire import JobPublisher
+from myspinbot.worker.wire import JobPublisher, broker_lists
 
 CASE = "4 worker"
 BATCH = 50  # redis-py's async pool refuses a 101st connection by default
@@ -50,14 +50,21 @@ def fill_bare_queue(celery: Celery, queue: str, count: int) -> None:
             task.apply_async(queue=queue, producer=producer)
 
 
-def drain_rate(stack: BenchStack, queue: str, count: int, timeout: float) -> float:
-    """Jobs/s while the queue drains from 90% to 10% of `count` (polled every 5 ms)."""
+def drain_rate(stack: BenchStack, queue: str | list[str], count: int, timeout: float) -> float:
+    """Jobs/s while the queue drains from 90% to 10% of `count` (polled every 5 ms).
+
+    `queue` is one Redis list, or every list a queue's messages wait in (ours: one per priority).
+    """
+    keys = [queue] if isinstance(queue, str) else queue
     high, low = int(count * 0.9), int(count * 0.1)
     t_high = t_low = 0.0
     deadline = time.monotonic() + timeout
     with stack.redis() as client:
         while time.monotonic() < deadline:
-            depth = int(client.llen(queue))
+            with client.pipeline(transaction=False) as pipe:
+                for key in keys:
+                    pipe.llen(key)
+                depth = sum(int(length) for length in pipe.execute())
             now = time.perf_counter()
             if not t_high and depth <= high:
                 t_high = now
@@ -66,7 +73,7 @@ def drain_rate(stack: BenchStack, queue: str, count: int, timeout: float) -> flo
                 break
             time.sleep(0.005)
     if not (t_high and t_low > t_high):
-        raise TimeoutError(f"queue {queue} did not drain in {timeout}s")
+        raise TimeoutError(f"queue {keys[0]!r} did not drain in {timeout}s")
     return (high - low) / (t_low - t_high)
 
 
@@ -82,7 +89,7 @@ async def run(stack: BenchStack, plan: Plan, report: Report, settings: Settings,
     before = finished_noop_jobs(stack)
     await fill_our_queue(settings, count)
     stack.start_worker()
-    ours = await asyncio.to_thread(drain_rate, stack, "noop", count, timeout)
+    ours = await asyncio.to_thread(drain_rate, stack, broker_lists("noop"), count, timeout)
     await asyncio.to_thread(
         wait_until, lambda: finished_noop_jobs(stack) - before >= count, timeout, "every noop job to succeed"
     )
