@@ -6,7 +6,7 @@ client reads, like `myspinbot_client.models`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any
 
@@ -101,3 +101,35 @@ def telemetry_of(frame: Mapping[str, Any]) -> TelemetryEvent | None:
         return TelemetryEvent.model_validate(frame)
     except ValidationError:
         return None  # telemetry is a view; a frame a newer server shapes differently is skipped
+
+
+def downsample(steps: Sequence[int], values: Sequence[float], max_points: int) -> tuple[list[int], list[float]]:
+    """At most `max_points` points that keep the shape: the first and last point, and the minimum
+    and maximum of each bucket in step order, so a peak or the loss's minimum is never lost."""
+    count = len(steps)
+    if count <= max_points:
+        return list(steps), list(values)
+    if max_points < 4:
+        keep = sorted({0, count - 1, _argmin(values, 0, count)})[:max_points]
+        return [steps[i] for i in keep], [values[i] for i in keep]
+    buckets = (max_points - 2) // 2
+    inner = count - 2
+    kept = [0]
+    for bucket in range(buckets):
+        start = 1 + (inner * bucket) // buckets
+        end = 1 + (inner * (bucket + 1)) // buckets
+        if start >= end:
+            continue
+        low = _argmin(values, start, end)
+        high = _argmax(values, start, end)
+        kept.extend(sorted({low, high}))
+    kept.append(count - 1)
+    return [steps[i] for i in kept], [values[i] for i in kept]
+
+
+def _argmin(values: Sequence[float], start: int, end: int) -> int:
+    return min(range(start, end), key=values.__getitem__)
+
+
+def _argmax(values: Sequence[float], start: int, end: int) -> int:
+    return max(range(start, end), key=values.__getitem__)

@@ -20,6 +20,7 @@ import flet as ft
 from myspinbot_client import ApiError, ApiUnavailable, Artifact, AsyncMySpinBotClient, Job, JobType
 from myspinbot_ui.config import UiConfig
 from myspinbot_ui.forms import FORM_ERROR, api_errors, collect
+from myspinbot_ui.job_router import JobRouter
 from myspinbot_ui.live import LiveFeed
 from myspinbot_ui.notifications import Notifications
 from myspinbot_ui.state import JobBoard, JobFilter
@@ -55,7 +56,9 @@ class Dashboard:
         self.header = Header()
         self.banner = OutageBanner()
         self.submit = SubmitPanel(self.submit_form, self.changed, self._add_service)
-        self.jobs = JobList(RowActions(cancel=self.cancel, preview=self.preview), self.filter_changed, self.load_older)
+        self.router = JobRouter(page, client, self.changed, self.show_board, self.train_more, self._spawn)
+        actions = RowActions(cancel=self.cancel, preview=self.preview, open=self.router.open)
+        self.jobs = JobList(actions, self.filter_changed, self.load_older)
         self.layout = PageLayout(page, self.header, self.banner.control, self.submit.control, self.jobs.control)
         self.feed = LiveFeed(
             client,
@@ -91,15 +94,18 @@ class Dashboard:
         page.on_connect = self._connected
         page.on_close = self._disconnected
         page.on_resize = self._resized
+        page.on_route_change = self.router.route_changed
         self.layout.arrange(page.width)
         self.render()
         page.update()
+        self.router.route_changed()  # opened at /jobs/<id>: a shared or reloaded job page
 
     def start(self) -> None:
         """Start the live feed and the render loop (again, after the browser reconnects)."""
         self.stop()
         self.status.live_restarted()
         self._running = [asyncio.create_task(self.feed.run()), asyncio.create_task(self._render_loop())]
+        self.router.resume()
 
     def stop(self) -> None:
         """Stop the session's loops (the browser went away)."""
@@ -107,6 +113,7 @@ class Dashboard:
             task.cancel()
         self._running = []
         self.notifications.stop()
+        self.router.stop()
 
     def changed(self) -> None:
         """Something the page shows changed; it is drawn on the next render."""
@@ -114,6 +121,9 @@ class Dashboard:
 
     def render(self) -> None:
         """Bring every view up to date with the state."""
+        if self.router.active:
+            self.router.render()
+            return
         self.header.render(self.status)
         self.banner.render(self.status)
         self.submit.render(self.board)
@@ -201,6 +211,18 @@ class Dashboard:
         finally:
             if batch is not None:
                 batch.remove()
+        self.changed()
+
+    def show_board(self) -> None:
+        """Put the board (form and job list) back on the page."""
+        self.layout.wide = None
+        self.layout.arrange(self.page.width)
+        self.render()
+
+    def train_more(self, params: dict[str, object]) -> None:
+        """Prefill the train form (from a job page's "train more from here")."""
+        if self.submit.prefill("train", params):
+            self.notify("Train form filled in from the checkpoint: add the dataset files, then submit.")
         self.changed()
 
     def cancel(self, job: Job) -> None:

@@ -22,6 +22,7 @@ from myspinbot_client.telemetry import Logs as Logs
 from myspinbot_client.telemetry import Metrics as Metrics
 from myspinbot_client.telemetry import MetricSeries as MetricSeries
 from myspinbot_client.telemetry import TelemetryKind as TelemetryKind
+from myspinbot_client.telemetry import downsample as downsample
 
 # Points kept per job; beyond it new points are dropped (and counted on /metrics).
 MAX_POINTS_PER_JOB = 100_000
@@ -143,40 +144,6 @@ def build_series(
             steps, values = downsample(steps, values, max_points)
         series.append(MetricSeries(name=name, steps=steps, values=values, points=count))
     return series
-
-
-def downsample(
-    steps: Sequence[int], values: Sequence[float], max_points: int
-) -> tuple[builtins.list[int], builtins.list[float]]:
-    """At most `max_points` points that keep the shape: the first and last point, and the minimum
-    and maximum of each bucket in step order, so a peak or the loss's minimum is never lost."""
-    count = len(steps)
-    if count <= max_points:
-        return list(steps), list(values)
-    if max_points < 4:
-        keep = sorted({0, count - 1, _argmin(values, 0, count)})[:max_points]
-        return [steps[i] for i in keep], [values[i] for i in keep]
-    buckets = (max_points - 2) // 2
-    inner = count - 2
-    kept = [0]
-    for bucket in range(buckets):
-        start = 1 + (inner * bucket) // buckets
-        end = 1 + (inner * (bucket + 1)) // buckets
-        if start >= end:
-            continue
-        low = _argmin(values, start, end)
-        high = _argmax(values, start, end)
-        kept.extend(sorted({low, high}))
-    kept.append(count - 1)
-    return [steps[i] for i in kept], [values[i] for i in kept]
-
-
-def _argmin(values: Sequence[float], start: int, end: int) -> int:
-    return min(range(start, end), key=values.__getitem__)
-
-
-def _argmax(values: Sequence[float], start: int, end: int) -> int:
-    return max(range(start, end), key=values.__getitem__)
 
 
 def clean_values(values: Mapping[str, object]) -> dict[str, float]:

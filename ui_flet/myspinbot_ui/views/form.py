@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 
 import flet as ft
@@ -89,6 +90,18 @@ class JobForm:
     def pickers(self) -> list[ft.FilePicker]:
         """The file pickers, to register as page services."""
         return [upload.picker for upload in self.uploads]
+
+    def prefill(self, values: dict[str, object]) -> None:
+        """Put these parameter values in the form (e.g. "train more from here"); unknown names are ignored."""
+        for item in self.inputs:
+            if item.spec.name not in values:
+                continue
+            value = values[item.spec.name]
+            if isinstance(item.input, ft.Switch):
+                item.input.value = bool(value)
+            elif isinstance(item.input, ft.TextField | ft.Dropdown):
+                text = value if isinstance(value, str) else json.dumps(value)
+                item.input.value = "" if value is None else text
 
     def values(self) -> dict[str, str | bool | None]:
         """Every parameter's current value, by name."""

@@ -10,6 +10,7 @@ import flet as ft
 
 from myspinbot_client import Artifact, Job, JobState
 from myspinbot_client.display import format_eta, format_size
+from myspinbot_client.models import ArtifactKind
 from myspinbot_ui.artifacts import artifact_href
 from myspinbot_ui.views.theme import RADIUS, STATE_COLORS, STATE_LABELS, pill
 
@@ -22,6 +23,7 @@ class RowActions:
 
     cancel: Callable[[Job], None]
     preview: Callable[[Job, Artifact], None]
+    open: Callable[[Job], None] | None = None  # the job's own page
 
 
 def short_id(job_id: str) -> str:
@@ -171,14 +173,21 @@ class JobRow:
             self.buttons.visible = bool(self.buttons.controls)
 
     def _buttons(self, job: Job) -> list[ft.Control]:
+        opener: list[ft.Control] = []
+        if self.actions.open is not None:
+            open_page = self.actions.open
+            button = ft.TextButton("Open", icon=ft.Icons.OPEN_IN_NEW, on_click=lambda _: open_page(self.job))
+            opener.append(ft.Semantics(identifier=f"open-{job.id}", content=button))
         if job.state in (JobState.QUEUED, JobState.RUNNING):
             label = "Cancelling…" if self.cancelling else "Cancel"
             button = ft.TextButton(label, icon=ft.Icons.CANCEL, on_click=self._cancel, disabled=self.cancelling)
-            return [ft.Semantics(identifier=f"cancel-{job.id}", content=button)]
+            return [*opener, ft.Semantics(identifier=f"cancel-{job.id}", content=button)]
         if job.state is not JobState.SUCCEEDED:
-            return []
-        buttons: list[ft.Control] = []
-        for artifact in job.artifacts:
+            return opener
+        buttons: list[ft.Control] = opener
+        # Samples and checkpoints are on the job's page; the row offers the final outputs.
+        outputs = [artifact for artifact in job.artifacts if artifact.kind is ArtifactKind.OUTPUT]
+        for artifact in outputs:
             if is_image(artifact):
                 buttons.append(
                     ft.Semantics(
@@ -190,7 +199,7 @@ class JobRow:
                         ),
                     )
                 )
-        for artifact in job.artifacts:
+        for artifact in outputs:
             buttons.append(
                 ft.TextButton(
                     f"{artifact.name} ({format_size(artifact.size)})",

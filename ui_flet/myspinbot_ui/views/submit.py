@@ -71,6 +71,15 @@ class SubmitPanel:
             self.selected = name
             self._render()
 
+    def prefill(self, job_type: str, values: dict[str, object]) -> bool:
+        """Show job type `job_type`'s form holding `values`; False when there is no such form."""
+        form = self.forms.get(job_type)
+        if form is None:
+            return False
+        self.select(job_type)
+        form.prefill(values)
+        return True
+
     def _render(self) -> None:
         self.chips.controls = [
             ft.Semantics(
