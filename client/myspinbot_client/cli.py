@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from myspinbot_client import ApiError, ApiUnavailable, Job, JobState, JobType, MySpinBotClient, cli_telemetry, queue_cli
-from myspinbot_client.connection import API_TOKEN_ENV, API_URL_ENV
+from myspinbot_client.connection import API_KEY_ENV, API_URL_ENV, CONFIG_ENV
 from myspinbot_client.display import ProgressView, choose_view, format_size, outcome_text
 from myspinbot_client.params import InputError, assign_files, parse_params, split_assignments
 from myspinbot_client.telemetry import TelemetryEvent, TelemetryKind
@@ -69,7 +69,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--api-url",
         metavar="URL",
         default=argparse.SUPPRESS,
-        help=f"the API's base URL (default: ${API_URL_ENV} or http://127.0.0.1:3000; token: ${API_TOKEN_ENV})",
+        help=f"the API's base URL (default: ${API_URL_ENV} or http://127.0.0.1:3000; key: ${API_KEY_ENV} "
+        f"or api_key in ${CONFIG_ENV}, ~/.config/myspinbot/config.toml)",
     )
 
     submit = subparsers.add_parser(
@@ -297,7 +298,10 @@ def _print_error(args: argparse.Namespace, error: ApiError | InputError) -> None
     if isinstance(error, ApiUnavailable):
         print(f"  Is the API running? Point {API_URL_ENV} (or --api-url) at it.", file=sys.stderr)
     elif error.status == 401:
-        print(f"  Set {API_TOKEN_ENV} to the API's token.", file=sys.stderr)
+        print(
+            f"  Set {API_KEY_ENV} to your API key (or api_key in ~/.config/myspinbot/config.toml, chmod 600).",
+            file=sys.stderr,
+        )
 
 
 def _input_error_json(error: InputError) -> dict[str, Any]:

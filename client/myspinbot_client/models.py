@@ -112,6 +112,7 @@ class Job(WireModel):
 
     id: str
     type: str
+    owner: str = Field("", description="Name of the user who submitted the job")
     state: JobState = JobState.QUEUED
     progress: float = Field(0.0, ge=0.0, le=1.0, description="Share of the whole job done, never goes back")
     step: int = 0

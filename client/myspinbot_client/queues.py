@@ -98,6 +98,7 @@ class Batch(WireModel):
 
     id: str
     type: str
+    owner: str = Field("", description="Name of the user who submitted the batch")
     created_at: Timestamp
     priority: Priority = Priority.NORMAL
     job_ids: list[str] = Field(default_factory=list)

@@ -1,4 +1,6 @@
-"""The API token guards every /api route and /ws; CORS is closed unless configured; security headers."""
+"""The bootstrap token guards every /api route and /ws; CORS is closed unless configured; security headers.
+
+(Per-user keys, roles and ownership are in tests/identity.)"""
 
 from __future__ import annotations
 
@@ -25,6 +27,8 @@ from tests.support.processes import REPO_ROOT
 # Routes anyone may reach: liveness, the scrape target (kept off the public entry point by Traefik, see
 # tests/stack), the API's own description, and /ws (which checks the token itself, tested below).
 OPEN_PATHS = {"/health", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/ws"}
+# Under /api/, only the login takes no key: it checks a password instead (tests/identity).
+OPEN_API_ROUTES = {("POST", "/api/auth/login")}
 SAMPLE_PATH_VALUES = {"job_id": "0123456789abcdef0123456789abcdef", "job_type": "sleepy", "name": "out.txt"}
 SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",
@@ -35,8 +39,13 @@ SECURITY_HEADERS = {
 
 @pytest.fixture
 def guarded(settings: Settings) -> Iterator[TestClient]:
-    """The app with MYSPINBOT_API_TOKEN set."""
-    with TestClient(create_app(settings.model_copy(update={"api_token": TOKEN}))) as client:
+    """The app with MYSPINBOT_API_TOKEN set (and a failure limit this test's storm of wrong keys stays under)."""
+    guarded_settings = settings.model_copy(
+        update={"api_token": TOKEN, "auth_max_failures": 100_000, "auth_slow_after": 100_000}
+    )
+    # Its own client address: the storm of wrong keys below is counted in Redis per address and
+    # must not throttle other tests' clients (the default address is the same for every TestClient).
+    with TestClient(create_app(guarded_settings), client=("10.99.0.1", 50000)) as client:
         yield client
 
 
@@ -56,7 +65,9 @@ def test_every_api_route_refuses_a_missing_or_wrong_token(guarded: TestClient, f
     app: FastAPI = guarded.app  # type: ignore[assignment]
     routes = http_routes(app)
     api_routes = [(method, path) for method, path in routes if path.startswith("/api/")]
-    assert {path for _, path in routes} - {path for _, path in api_routes} <= OPEN_PATHS
+    api_routes = [route for route in api_routes if route not in OPEN_API_ROUTES]
+    open_api_paths = {path for _, path in OPEN_API_ROUTES}
+    assert {path for _, path in routes} - {path for _, path in api_routes} <= OPEN_PATHS | open_api_paths
     assert ("POST", "/api/train") in api_routes and ("GET", "/api/jobs") in api_routes
     wrong: list[dict[str, str]] = [
         {},
@@ -111,20 +122,23 @@ def test_token_is_compared_in_constant_time(guarded: TestClient, monkeypatch: py
 
 
 @pytest.mark.parametrize(
-    ("query", "headers"),
+    ("query", "headers", "first_frame"),
     [
-        ("", {}),
-        ("?token=wrong-token-of-a-good-length", {}),
-        ("", {"Authorization": "Bearer wrong-token-of-a-good-length"}),
-        (f"?token={TOKEN}x", {}),
+        ("", {}, {"op": "ping"}),
+        (f"?token={TOKEN}", {}, {"op": "ping"}),
+        ("", {"Authorization": "Bearer wrong-token-of-a-good-length"}, None),
+        ("", {}, {"op": "auth", "key": f"{TOKEN}x"}),
     ],
-    ids=["none", "wrong-query", "wrong-header", "longer"],
+    ids=["none", "right-token-in-query", "wrong-header", "wrong-first-frame"],
 )
 def test_ws_without_the_token_gets_an_error_frame_then_4401(
-    guarded: TestClient, query: str, headers: dict[str, str]
+    guarded: TestClient, query: str, headers: dict[str, str], first_frame: dict[str, str] | None
 ) -> None:
-    """/ws without the right token sends one error frame in the common shape, then closes with 4401."""
+    """/ws without the right key (a header or an auth first frame; never ?token=) sends one error frame in
+    the common shape, then closes with 4401."""
     with guarded.websocket_connect(f"/ws{query}", headers=headers) as ws:
+        if first_frame is not None:
+            ws.send_json(first_frame)
         frame = ws.receive_json()
         assert frame["type"] == "error"
         assert_error_shape({"error": frame["error"]}, 401, "unauthorized")
@@ -133,11 +147,13 @@ def test_ws_without_the_token_gets_an_error_frame_then_4401(
     assert closed.value.code == 4401
 
 
-@pytest.mark.parametrize("how", ["header", "query"])
-def test_ws_with_the_token_as_header_or_query_is_served(guarded: TestClient, how: str) -> None:
-    """/ws accepts the token as a bearer header or as ?token=."""
-    query, headers = ("", {"Authorization": f"Bearer {TOKEN}"}) if how == "header" else (f"?token={TOKEN}", {})
-    with guarded.websocket_connect(f"/ws{query}", headers=headers) as ws:
+@pytest.mark.parametrize("how", ["header", "first-frame"])
+def test_ws_with_the_token_as_header_or_first_frame_is_served(guarded: TestClient, how: str) -> None:
+    """/ws accepts the key as a bearer header or as a first frame `{"op": "auth", "key": ...}`."""
+    headers = {"Authorization": f"Bearer {TOKEN}"} if how == "header" else {}
+    with guarded.websocket_connect("/ws", headers=headers) as ws:
+        if how == "first-frame":
+            ws.send_json({"op": "auth", "key": TOKEN})
         assert ws.receive_json()["type"] == "hello"
         assert ws.receive_json()["type"] == "snapshot"
 

@@ -88,9 +88,23 @@ INPUTS_FILES = (
 )
 
 
+class WriterParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field("hello", max_length=1000, description="What out.txt holds")
+
+
+def run_writer(ctx: JobContext, params: WriterParams) -> None:
+    """One step, then an artifact `out.txt` (for download and ownership tests)."""
+    ctx.progress(1, 1, "writing")
+    path = ctx.workdir / "out.txt"
+    path.write_text(params.text)
+    ctx.add_artifact(path)
+
+
 @hookimpl
 def register_job_types() -> list[JobType]:
     return [
+        JobType(name="writer", title="Writer (test)", params=WriterParams, run=run_writer),
         JobType(name="sleepy", title="Sleepy (test)", params=SleepyParams, run=run_sleepy),
         JobType(name="failing", title="Failing (test)", params=FailingParams, run=run_failing),
         JobType(name="probe", title="Telemetry probe (test)", params=ProbeParams, run=run_probe),

@@ -17,9 +17,10 @@ from fastapi_offline import FastAPIOffline
 from starlette.routing import Route, WebSocketRoute
 
 from myspinbot import __version__
+from myspinbot.api.auth_routes import build_auth_router, build_login_router
 from myspinbot.api.batch_routes import build_batch_router
 from myspinbot.api.batches import BatchService
-from myspinbot.api.deps import require_token
+from myspinbot.api.deps import current_principal
 from myspinbot.api.errors import install_error_handlers
 from myspinbot.api.gateway import EventGateway
 from myspinbot.api.job_routes import build_job_router
@@ -27,11 +28,13 @@ from myspinbot.api.queue_feed import QueueFeed
 from myspinbot.api.queue_routes import build_queue_router
 from myspinbot.api.queue_service import QueueService
 from myspinbot.api.resubmission import Resubmitter
+from myspinbot.api.revocations import RevocationWatcher
 from myspinbot.api.security import install_security
 from myspinbot.api.submission import Submitter
 from myspinbot.api.system_routes import catalog_router, health_router
 from myspinbot.api.telemetry_relay import TelemetryRelay
 from myspinbot.api.telemetry_routes import telemetry_router
+from myspinbot.api.user_routes import build_user_router
 from myspinbot.api.ws_routes import ws_router
 from myspinbot.core.kernel import Kernel
 from myspinbot.core.plugins import PluginError, call_each, call_lifecycle_hook
@@ -45,8 +48,9 @@ log = logging.getLogger(__name__)
 DESCRIPTION = """Queue LoRA-training and video-generation jobs and watch them run live.
 
 Every error answers `{"error": {"status", "code", "message", "details"}}`. Live events are on
-the WebSocket `/ws` (see docs/api.md). When `MYSPINBOT_API_TOKEN` is set, `/api/*` and `/ws`
-need `Authorization: Bearer <token>`.
+the WebSocket `/ws` (see docs/api.md). Whenever auth is on, `/api/*` (but `POST /api/auth/login`)
+and `/ws` need `Authorization: Bearer <API key>`; a member sees and acts on its own jobs only
+(another's job is a 404), a viewer reads every job, an admin does everything.
 """
 
 
@@ -69,6 +73,7 @@ def create_app(settings: Settings, pm: pluggy.PluginManager | None = None, *, ke
     maintenance = Maintenance(kernel, publisher, settings.maintenance_seconds)
     queues = QueueService(kernel, broker)
     queue_feed = QueueFeed(queues, gateway)
+    revocations = RevocationWatcher(kernel, gateway)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -76,6 +81,7 @@ def create_app(settings: Settings, pm: pluggy.PluginManager | None = None, *, ke
         await relay.start()
         await maintenance.start()
         await queue_feed.start()
+        await revocations.start()
         await call_lifecycle_hook(kernel.pm, "startup", kernel=kernel)
         settle_garbage_collector()
         try:
@@ -83,12 +89,15 @@ def create_app(settings: Settings, pm: pluggy.PluginManager | None = None, *, ke
         finally:
             await call_lifecycle_hook(kernel.pm, "shutdown", kernel=kernel)
             await queue_feed.stop()
+            await revocations.stop()
             await maintenance.stop()
             await relay.stop()
             await gateway.stop()
             app.state.submitter.publisher.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(kernel.store.close(), timeout=2.0)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(kernel.close_identity(), timeout=2.0)
 
     # FastAPIOffline serves /docs with the Swagger UI files of its own wheel: FastAPI's default page
     # loads them from a CDN and stays blank on a machine without internet. No /redoc: ReDoc's page
@@ -107,14 +116,18 @@ def create_app(settings: Settings, pm: pluggy.PluginManager | None = None, *, ke
     install_error_handlers(app)
     install_security(app, settings)
 
-    protected = [Depends(require_token)]
+    # Every route under /api/ authenticates its caller (the login route checks a password instead).
+    protected = [Depends(current_principal)]
     kernel_routers = [
         (health_router, None),
+        (build_login_router(), None),
         (catalog_router, protected),
         (build_job_router(kernel), protected),
         (telemetry_router, protected),
         (build_queue_router(), protected),
         (build_batch_router(), protected),
+        (build_auth_router(), protected),
+        (build_user_router(), protected),
         (ws_router, None),
     ]
     owners = {key: "kernel" for key in route_keys(app)}

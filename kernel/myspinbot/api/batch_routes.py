@@ -10,11 +10,12 @@ from fastapi.responses import Response
 from starlette.requests import HTTPConnection
 
 from myspinbot.api.batches import BatchRequest, BatchService
-from myspinbot.api.deps import KernelDep, StoreDep
+from myspinbot.api.deps import ActionableJob, ActorDep, KernelDep, PrincipalDep, ReadableJob
 from myspinbot.api.errors import ApiError, error_responses
-from myspinbot.api.job_routes import JobId, accepted, cancel, job_or_404
+from myspinbot.api.job_routes import accepted, cancel
 from myspinbot.api.resubmission import Resubmitter
 from myspinbot.api.submission import job_type_or_404
+from myspinbot.core.identity import Principal
 from myspinbot.core.jobs import Job
 from myspinbot_client.queues import Batch
 
@@ -54,22 +55,25 @@ def batch_answer(batch: Batch) -> Response:
     )
 
 
-async def batch_or_404(batches: BatchService, batch_id: str) -> Batch:
+async def batch_or_404(batches: BatchService, batch_id: str, principal: Principal) -> Batch:
+    """The batch, if the caller may see it (its owner, viewers, admins); else 404 as for none."""
     batch = await batches.get(batch_id)
-    if batch is None:
+    if batch is None or not principal.may_read_job(batch.owner):
         raise ApiError(404, f"no batch with id {batch_id!r} (it may have expired)", code="batch_not_found")
     return batch
 
 
 def build_batch_router() -> APIRouter:
     """`/api/jobs/{id}/retry|clone` and `/api/batches`."""
-    router = APIRouter(prefix="/api", tags=["batches"], responses=error_responses(401, 404, 409, 422, 503))
+    router = APIRouter(prefix="/api", tags=["batches"], responses=error_responses(401, 403, 404, 409, 422, 429, 503))
 
     @router.post("/jobs/{job_id}/retry", status_code=202, response_model=Job, summary="Retry a failed or cancelled job")
-    async def retry_job(job_id: JobId, request: Request, store: StoreDep, resubmitter: ResubmitterDep) -> Response:
+    async def retry_job(
+        job: ActionableJob, request: Request, principal: ActorDep, resubmitter: ResubmitterDep
+    ) -> Response:
         """A new job with the same parameters and the same input files (no new upload), linked by
         `retry_of`; `?priority=` overrides the old job's priority. 409 unless failed or cancelled."""
-        return accepted(await resubmitter.retry(await job_or_404(store, job_id), request))
+        return accepted(await resubmitter.retry(job, request, principal))
 
     @router.post(
         "/jobs/{job_id}/clone",
@@ -79,10 +83,12 @@ def build_batch_router() -> APIRouter:
         responses=error_responses(400, 413, 415),
         openapi_extra={"requestBody": CLONE_BODY},
     )
-    async def clone_job(job_id: JobId, request: Request, store: StoreDep, resubmitter: ResubmitterDep) -> Response:
+    async def clone_job(
+        job: ReadableJob, request: Request, principal: ActorDep, resubmitter: ResubmitterDep
+    ) -> Response:
         """A new job from any job: its parameters overlaid by the body's (validated like a
         submit), its input files unless the request uploads new ones; linked by `cloned_from`."""
-        return accepted(await resubmitter.clone(await job_or_404(store, job_id), request))
+        return accepted(await resubmitter.clone(job, request, principal))
 
     @router.post(
         "/batches/{job_type}",
@@ -91,21 +97,25 @@ def build_batch_router() -> APIRouter:
         summary="Submit a batch or a sweep of one job type",
         openapi_extra={"requestBody": {"content": {"application/json": {"schema": BatchRequest.model_json_schema()}}}},
     )
-    async def submit_batch(job_type: str, request: Request, kernel: KernelDep, batches: BatchesDep) -> Response:
+    async def submit_batch(
+        job_type: str, request: Request, kernel: KernelDep, batches: BatchesDep, principal: ActorDep
+    ) -> Response:
         """`{"params": [{...}, ...]}` or `{"sweep": {"seed": [1, 2]}, "base": {...}}`: one job per set,
         all validated first (one bad set: 422 naming its index, no job). With an `Idempotency-Key`
         a repeat returns the first batch."""
-        batch, _ = await batches.submit(job_type_or_404(kernel, job_type), request)
+        batch, _ = await batches.submit(job_type_or_404(kernel, job_type), request, principal)
         return batch_answer(batch)
 
     @router.get("/batches/{batch_id}", response_model=Batch, summary="A batch: its jobs, counts by state, progress")
-    async def get_batch(batch_id: BatchId, batches: BatchesDep) -> Batch:
-        return await batch_or_404(batches, batch_id)
+    async def get_batch(batch_id: BatchId, batches: BatchesDep, principal: PrincipalDep) -> Batch:
+        return await batch_or_404(batches, batch_id, principal)
 
     @router.post("/batches/{batch_id}/cancel", response_model=Batch, summary="Cancel every unfinished job of a batch")
-    async def cancel_batch(batch_id: BatchId, batches: BatchesDep, kernel: KernelDep, store: StoreDep) -> Batch:
+    async def cancel_batch(batch_id: BatchId, batches: BatchesDep, kernel: KernelDep, principal: ActorDep) -> Batch:
         """Queued jobs are cancelled at once, running ones stop at their next step."""
-        batch = await batch_or_404(batches, batch_id)
+        batch = await batch_or_404(batches, batch_id, principal)
+        if not principal.may_act_on_job(batch.owner):
+            raise ApiError(404, f"no batch with id {batch_id!r} (it may have expired)", code="batch_not_found")
         for job in batch.jobs:
             if not job.state.finished:
                 try:
@@ -114,6 +124,6 @@ def build_batch_router() -> APIRouter:
                     if error.status != 409:  # finished meanwhile: nothing to cancel
                         raise
         log.info("batch %s cancelled", batch_id)
-        return await batch_or_404(batches, batch_id)
+        return await batch_or_404(batches, batch_id, principal)
 
     return router

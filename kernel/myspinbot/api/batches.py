@@ -23,6 +23,7 @@ from myspinbot.api.errors import ApiError, invalid_params
 from myspinbot.api.resubmission import link_inputs, validated
 from myspinbot.api.submission import Submitter, idempotency_key_of
 from myspinbot.core import lifecycle
+from myspinbot.core.identity import Principal
 from myspinbot.core.job_service import BrokerUnavailable, JobAlreadyFinished, JobNotFound, JobService
 from myspinbot.core.jobfiles import JOB_ID, JobFolders
 from myspinbot.core.jobs import Job, JobState, format_time, utc_now
@@ -106,10 +107,12 @@ class BatchService:
             )
         return body.params if body.params is not None else sweep_sets(body.base, body.sweep or {})
 
-    async def submit(self, job_type: JobType, request: Request) -> tuple[Batch, bool]:
+    async def submit(self, job_type: JobType, request: Request, principal: Principal) -> tuple[Batch, bool]:
         """Validate every set, then make the jobs and the batch; (the batch, False) for a repeat
         of an Idempotency-Key."""
         key = idempotency_key_of(request)
+        if key is not None:
+            key = f"{principal.name}/{key}"  # scoped to the user, like a single submit's
         try:
             body = BatchRequest.model_validate_json(await request.body() or b"{}")
         except ValidationError as error:
@@ -120,6 +123,7 @@ class BatchService:
                 ]
             ) from None
         sets = self.parameter_sets(body)
+        await self.submitter.check_cap(principal, adding=len(sets))
         validated_sets = []
         for index, raw in enumerate(sets):
             try:
@@ -131,7 +135,7 @@ class BatchService:
                     code="invalid_params",
                     details=error.details,
                 ) from None
-        inputs = await self._inputs_of(body.inputs_from, job_type)
+        inputs = await self._inputs_of(body.inputs_from, job_type, principal)
         if not inputs and any(spec.min_count > 0 for spec in job_type.files):
             raise invalid_params(
                 [
@@ -154,18 +158,20 @@ class BatchService:
                     )
                 return found, False
         try:
-            batch = await self._make(job_type, batch_id, body, validated_sets, inputs)
+            batch = await self._make(job_type, batch_id, body, validated_sets, inputs, principal.name)
         except BaseException:
             if claim:
                 await store.release_key(claim)
             raise
         return batch, True
 
-    async def _inputs_of(self, job_id: str | None, job_type: JobType) -> tuple[JobFolders, list[str]] | None:
+    async def _inputs_of(
+        self, job_id: str | None, job_type: JobType, principal: Principal
+    ) -> tuple[JobFolders, list[str]] | None:
         if job_id is None:
             return None
         job = await self.kernel.store.get(job_id) if JOB_ID.match(job_id) else None
-        if job is None:
+        if job is None or not principal.may_read_job(job.owner):  # another member's job: as if none
             raise invalid_params([{"field": "inputs_from", "message": f"no job with id {job_id!r}"}])
         if job.type != job_type.name:
             raise invalid_params(
@@ -180,6 +186,7 @@ class BatchService:
         body: BatchRequest,
         sets: list[BaseModel],
         inputs: tuple[JobFolders, list[str]] | None,
+        owner: str,
     ) -> Batch:
         store = self.kernel.store
         service = JobService.of(self.kernel)
@@ -195,12 +202,14 @@ class BatchService:
                 queue=job_type.queue,
                 priority=body.priority,
                 batch_id=batch_id,
+                owner=owner,
             )
             made.append((job, JobFolders.of(jobs_dir, job_id)))
         job_ids = [job.id for job, _ in made]
         record: dict[str, Any] = {
             "id": batch_id,
             "type": job_type.name,
+            "owner": owner,
             "created_at": format_time(utc_now()),
             "priority": body.priority.value,
             "job_ids": job_ids,

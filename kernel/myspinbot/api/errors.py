@@ -43,12 +43,14 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries documenting the common error body for these statuses."""
     descriptions = {
         400: "Malformed request",
-        401: "Missing or wrong API token",
+        401: "Missing, wrong, revoked or expired API key",
+        403: "Your role may not do this (viewers only read; users and other keys are for admins)",
         404: "No such job, job type or artifact",
         409: "The job is already finished",
         413: "Upload or request too large",
         415: "Unsupported content or file type",
         422: "Invalid parameters or files; `details` names each field",
+        429: "Too many failed attempts, or the per-user cap on active jobs; see Retry-After",
         503: "Redis or the broker is unreachable; retry",
     }
     return {status: {"model": ErrorBody, "description": descriptions.get(status, "Error")} for status in statuses}

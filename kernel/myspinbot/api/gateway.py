@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 READ_BLOCK_MS = 1000
 READ_BATCH = 500
 SLOW_CLOSE_CODE = 4008
+REVOKED_CLOSE_CODE = 4401
 SLOW_CLOSE_REASON = "too slow: outbox full; reconnect with last_event_id"
 
 
@@ -39,6 +40,8 @@ class GatewayClient:
         self._send = send
         self.outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=outbox_size)
         self.jobs: set[str] | None = None  # None: every job
+        self.owner: str | None = None  # None: every owner's jobs; else only this user's (a member)
+        self.subjects: frozenset[str] = frozenset()  # key id and user whose revocation ends this client
         self.live = False
         self.after: tuple[int, int] = (0, 0)  # live events at or before this were replayed
         self.dropped = False
@@ -48,8 +51,9 @@ class GatewayClient:
         self.stats = stats
         self.sender: asyncio.Task[None] | None = None
 
-    def wants(self, job_id: str) -> bool:
-        return self.jobs is None or job_id in self.jobs
+    def wants(self, job_id: str, owner: str) -> bool:
+        """Whether the client subscribed to this job and may see it."""
+        return (self.owner is None or owner == self.owner) and (self.jobs is None or job_id in self.jobs)
 
     def offer(self, frame: str) -> bool:
         """Queue a frame without waiting; False when the outbox is full."""
@@ -141,6 +145,15 @@ class EventGateway:
             self._frozen_at = 0
         await client.stop()
 
+    def revoke(self, subject: str) -> int:
+        """Drop every client that came with this key id or belongs to this `user:<name>`; how many."""
+        dropped = 0
+        for client in list(self.clients):
+            if subject in client.subjects and not client.dropped:
+                client.drop(REVOKED_CLOSE_CODE, "access revoked: the key or user is no longer valid")
+                dropped += 1
+        return dropped
+
     def _freeze_when_grown(self) -> None:
         # Connections are long-lived; a full collection over the objects of 1,000 clients stalls the
         # loop ~180 ms and was the whole delivery tail. Moving them to the permanent generation
@@ -180,9 +193,9 @@ class EventGateway:
             listener(event)
         key = stream_key(event.id)
         frame: str | None = None
-        job_id = event.job.id
+        job_id, owner = event.job.id, event.job.owner
         for client in self.clients:
-            if not client.live or client.dropped or not client.wants(job_id) or key <= client.after:
+            if not client.live or client.dropped or not client.wants(job_id, owner) or key <= client.after:
                 continue
             if frame is None:
                 frame = event_frame(event)

@@ -7,7 +7,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import FileResponse, Response
 
-from myspinbot.api.deps import KernelDep, StoreDep
+from myspinbot.api.deps import (
+    ActionableJob,
+    ActorDep,
+    KernelDep,
+    PrincipalDep,
+    ReadableJob,
+    StoreDep,
+    job_not_found,
+    owner_filter,
+)
 from myspinbot.api.errors import ApiError, error_responses
 from myspinbot.api.submission import Submitter, job_type_or_404
 from myspinbot.core.job_service import JobAlreadyFinished, JobKeptChanging, JobNotFound, JobService
@@ -15,11 +24,11 @@ from myspinbot.core.jobfiles import JOB_ID, JobFolders
 from myspinbot.core.jobs import Artifact, Job, JobState
 from myspinbot.core.jobtypes import JobType
 from myspinbot.core.kernel import Kernel
-from myspinbot.core.store import JobPage, JobStore
+from myspinbot.core.store import JobPage
 
 JobId = Annotated[str, Path(description="A job id (32 hex characters)")]
-ERRORS = error_responses(401, 404, 422, 503)
-SUBMIT_ERRORS = error_responses(400, 413, 415)
+ERRORS = error_responses(401, 404, 422, 429, 503)
+SUBMIT_ERRORS = error_responses(400, 403, 413, 415)
 GENERIC_BODY = {
     "description": "The job type's parameters (see GET /api/job-types), as JSON or as multipart form fields "
     "with files under the job type's file fields",
@@ -64,19 +73,6 @@ def submitter(request: Request) -> Submitter:
     return instance
 
 
-def job_not_found(job_id: str) -> ApiError:
-    """The 404 for a job id that names no record."""
-    return ApiError(404, f"no job with id {job_id!r} (it may have expired)", code="job_not_found")
-
-
-async def job_or_404(store: JobStore, job_id: str) -> Job:
-    """The job, or a 404 that names the id."""
-    job = await store.get(job_id) if JOB_ID.match(job_id) else None
-    if job is None:
-        raise job_not_found(job_id)
-    return job
-
-
 def accepted(job: Job) -> Response:
     """The 202 answer to a submission."""
     # model_dump_json serialises in one pass (pydantic-core), no dict then json.dumps.
@@ -91,8 +87,8 @@ def accepted(job: Job) -> Response:
 def submit_route(job_type: JobType) -> Any:
     """An endpoint that submits jobs of one type (used for route aliases such as /api/train)."""
 
-    async def submit_alias(request: Request) -> Response:
-        job, _ = await submitter(request).submit(job_type, request)
+    async def submit_alias(request: Request, principal: ActorDep) -> Response:
+        job, _ = await submitter(request).submit(job_type, request, principal)
         return accepted(job)
 
     submit_alias.__doc__ = f"Submit a {job_type.title} job (alias of POST /api/jobs/{job_type.name})."
@@ -111,18 +107,18 @@ def build_job_router(kernel: Kernel) -> APIRouter:
         responses=SUBMIT_ERRORS,
         openapi_extra={"requestBody": GENERIC_BODY},
     )
-    async def submit_job(job_type: str, request: Request, kernel: KernelDep) -> Response:
+    async def submit_job(job_type: str, request: Request, kernel: KernelDep, principal: ActorDep) -> Response:
         """Submit a job: a JSON object of parameters, or multipart with parameters as form fields
         and files under the job type's file fields. With an `Idempotency-Key` header, a repeat
         within the window returns the first job instead of making another."""
-        job, _ = await submitter(request).submit(job_type_or_404(kernel, job_type), request)
+        job, _ = await submitter(request).submit(job_type_or_404(kernel, job_type), request, principal)
         return accepted(job)
 
     @router.get("/jobs", summary="List jobs, newest first", response_model=JobPage)
     async def list_jobs(
         request: Request,
         store: StoreDep,
-        kernel: KernelDep,
+        principal: PrincipalDep,
         state: Annotated[JobState | None, Query(description="Only jobs in this state")] = None,
         type: Annotated[str | None, Query(description="Only jobs of this type", max_length=40)] = None,
         limit: Annotated[int, Query(ge=1, le=200, description="Jobs per page")] = 50,
@@ -130,35 +126,37 @@ def build_job_router(kernel: Kernel) -> APIRouter:
             str | None, Query(pattern=r"^\d{1,19}$", description="next_cursor of the previous page")
         ] = None,
     ) -> JobPage:
-        """A page of jobs and the cursor of the next page (null on the last)."""
-        page = await store.list_jobs(state=state, job_type=type, limit=limit, cursor=cursor)
+        """A page of jobs and the cursor of the next page (null on the last); a member sees only its own."""
+        owner = owner_filter(principal)
+        page = await store.list_jobs(state=state, job_type=type, limit=limit, cursor=cursor, owner=owner)
         return page.model_copy(update={"jobs": await with_queue_places(request, page.jobs)})
 
     @router.get("/jobs/{job_id}", response_model=Job, summary="A job's state")
-    async def get_job(job_id: JobId, store: StoreDep, request: Request) -> Job:
+    async def get_job(job: ReadableJob, request: Request) -> Job:
         """The job; while queued, with its place in its queue and an estimated start."""
-        return (await with_queue_places(request, [await job_or_404(store, job_id)]))[0]
+        return (await with_queue_places(request, [job]))[0]
 
     @router.get("/status/{job_id}", response_model=Job, summary="A job's state (same as /api/jobs/{id})")
-    async def get_status(job_id: JobId, store: StoreDep, request: Request) -> Job:
-        return (await with_queue_places(request, [await job_or_404(store, job_id)]))[0]
+    async def get_status(job: ReadableJob, request: Request) -> Job:
+        return (await with_queue_places(request, [job]))[0]
 
-    @router.post("/jobs/{job_id}/cancel", response_model=Job, summary="Cancel a job", responses=error_responses(409))
-    async def cancel_job(job_id: JobId, kernel: KernelDep) -> Job:
+    @router.post(
+        "/jobs/{job_id}/cancel", response_model=Job, summary="Cancel a job", responses=error_responses(403, 409)
+    )
+    async def cancel_job(job: ActionableJob, kernel: KernelDep) -> Job:
         """A queued job is cancelled at once; a running one stops at its next step; 409 once finished."""
-        return await cancel(kernel, job_id)
+        return await cancel(kernel, job.id)
 
     @router.get("/jobs/{job_id}/artifacts", response_model=list[Artifact], summary="A job's output files")
-    async def list_artifacts(job_id: JobId, store: StoreDep) -> list[Artifact]:
-        return (await job_or_404(store, job_id)).artifacts
+    async def list_artifacts(job: ReadableJob) -> list[Artifact]:
+        return job.artifacts
 
     @router.get("/jobs/{job_id}/artifacts/{name}", summary="Download one output file", response_class=FileResponse)
-    async def download_artifact(job_id: JobId, name: str, store: StoreDep, kernel: KernelDep) -> FileResponse:
-        job = await job_or_404(store, job_id)
+    async def download_artifact(job: ReadableJob, name: str, kernel: KernelDep) -> FileResponse:
         artifact = next((item for item in job.artifacts if item.name == name), None)
         path = JobFolders.of(kernel.settings.jobs_dir, job.id).artifact(name) if artifact else None
         if artifact is None or path is None:
-            raise ApiError(404, f"job {job_id} has no artifact {name!r}", code="artifact_not_found")
+            raise ApiError(404, f"job {job.id} has no artifact {name!r}", code="artifact_not_found")
         return FileResponse(path, media_type=artifact.content_type, filename=artifact.name)
 
     for job_type in kernel.job_types.values():

@@ -105,11 +105,19 @@ class QueueFeed:
         data = queue_frame_data(view)
         key_all = change_key(data)
         frame_all: str | None = None
+        # A member watching every job gets the queue's figures, not other members' job ids.
+        counts_only = {**data, "jobs": []}
+        key_counts = change_key(counts_only)
         for client in list(self.gateway.clients):
             if not client.live or client.dropped:
                 continue
             seen = self.sent.setdefault(client, {})
-            if client.jobs is None:
+            if client.jobs is None and client.owner is not None:
+                if seen.get(view.name) == key_counts:
+                    continue
+                seen[view.name] = key_counts
+                frame = json.dumps({"type": "queue", **counts_only})
+            elif client.jobs is None:
                 if seen.get(view.name) == key_all:
                     continue
                 seen[view.name] = key_all

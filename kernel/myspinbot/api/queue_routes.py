@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path
 from starlette.requests import HTTPConnection
 
-from myspinbot.api.deps import StoreDep
+from myspinbot.api.deps import ReadableJob, require_role
 from myspinbot.api.errors import error_responses
-from myspinbot.api.job_routes import JobId, job_or_404
 from myspinbot.api.queue_service import QueueService
+from myspinbot.core.identity import Role
 from myspinbot.core.jobs import Job
 from myspinbot_client.queues import PriorityChange, QueueInfo, WorkerInfo
 
@@ -25,19 +25,14 @@ async def get_queue_service(connection: HTTPConnection) -> QueueService:
     return service
 
 
-async def require_queue_admin(connection: HTTPConnection) -> None:
-    """Who may pause, resume and reorder queues: the admin. Until users and roles exist, the one
-    API token (checked for every /api route) is the admin's, so this adds nothing yet; it is the
-    one place a role check goes."""
-
-
 QueuesDep = Annotated[QueueService, Depends(get_queue_service)]
-AdminOnly = [Depends(require_queue_admin)]
+# Who may pause, resume and reorder queues: admins (others get 403). Reading them is for everyone.
+AdminOnly = [require_role(Role.ADMIN)]
 
 
 def build_queue_router() -> APIRouter:
     """`/api/queues`, `/api/workers` and `/api/jobs/{id}/priority`."""
-    router = APIRouter(prefix="/api", tags=["queues"], responses=error_responses(401, 404, 409, 422, 503))
+    router = APIRouter(prefix="/api", tags=["queues"], responses=error_responses(401, 403, 404, 409, 422, 503))
 
     @router.get("/queues", response_model=list[QueueInfo], summary="Every queue: depth, running, paused, workers")
     async def list_queues(queues: QueuesDep) -> list[QueueInfo]:
@@ -68,12 +63,11 @@ def build_queue_router() -> APIRouter:
         summary="Change a queued job's priority",
         dependencies=AdminOnly,
     )
-    async def change_priority(job_id: JobId, change: PriorityChange, store: StoreDep, queues: QueuesDep) -> Job:
+    async def change_priority(job: ReadableJob, change: PriorityChange, queues: QueuesDep) -> Job:
         """A queued job moves to the end of its new priority's line, or with `front` ahead of
         every waiting job ("run next"); 409 once a worker has it."""
-        job = await job_or_404(store, job_id)
         changed = await queues.reprioritize(job, change.priority, front=change.front)
-        log.info("job %s: priority %s%s", job_id, change.priority.value, " (front)" if change.front else "")
+        log.info("job %s: priority %s%s", job.id, change.priority.value, " (front)" if change.front else "")
         return changed
 
     return router

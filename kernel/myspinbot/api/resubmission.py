@@ -22,6 +22,7 @@ from myspinbot.api.errors import ApiError, field_errors, invalid_params
 from myspinbot.api.submission import RawSubmission, Submitter, priority_of, read_request, rejected_param
 from myspinbot.api.uploads import discard_folder, group_uploads, store_uploads
 from myspinbot.core import lifecycle
+from myspinbot.core.identity import Principal
 from myspinbot.core.job_service import JobService
 from myspinbot.core.jobfiles import JobFolders
 from myspinbot.core.jobs import Job, JobState
@@ -113,7 +114,7 @@ class Resubmitter:
             raise ApiError(409, f"job type {job.type!r} is no longer installed", code="unknown_job_type")
         return job_type
 
-    async def retry(self, job: Job, request: Request) -> Job:
+    async def retry(self, job: Job, request: Request, principal: Principal) -> Job:
         """A new job with the old one's parameters and input files; only failed or cancelled jobs."""
         if job.state not in RETRYABLE:
             raise ApiError(
@@ -137,12 +138,13 @@ class Resubmitter:
             priority=priority,
             retry_of=job.id,
             batch_id=None,
+            owner=principal.name,
         )
         new = await enqueue(self.submitter, job_type, new, folders)
         log.info("job %s retries %s", new.id, job.id)
         return new
 
-    async def clone(self, job: Job, request: Request) -> Job:
+    async def clone(self, job: Job, request: Request, principal: Principal) -> Job:
         """A new job with the old one's parameters overlaid by the request's, validated like a
         submit; its input files are the request's if it sends any, else the old job's."""
         job_type = self.job_type_of(job)
@@ -165,6 +167,7 @@ class Resubmitter:
             queue=job_type.queue,
             priority=priority,
             cloned_from=job.id,
+            owner=principal.name,
         )
         new = await enqueue(self.submitter, job_type, new, folders)
         log.info("job %s is a clone of %s", new.id, job.id)

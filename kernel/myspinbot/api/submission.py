@@ -16,6 +16,7 @@ from starlette.requests import Request
 from myspinbot.api.errors import ApiError, field_errors, human_bytes, invalid_params
 from myspinbot.api.uploads import UploadLimits, discard_folder, group_uploads, store_uploads
 from myspinbot.core import lifecycle
+from myspinbot.core.identity import Principal
 from myspinbot.core.job_service import BrokerUnavailable, JobQueue, JobService
 from myspinbot.core.jobfiles import JobFolders
 from myspinbot.core.jobs import Job
@@ -167,9 +168,13 @@ class Submitter:
             max_unpacked_bytes=settings.max_request_bytes * 4,
         )
 
-    async def submit(self, job_type: JobType, request: Request) -> tuple[Job, bool]:
-        """Accept a job and return it with whether it is new (False: an idempotent repeat)."""
+    async def submit(self, job_type: JobType, request: Request, principal: Principal) -> tuple[Job, bool]:
+        """Accept a job for `principal` and return it with whether it is new (False: an idempotent repeat)."""
         idempotency_key = idempotency_key_of(request)
+        if idempotency_key is not None:
+            # Scoped to the user: another user's key must never hand back (or block) their job.
+            idempotency_key = f"{principal.name}/{idempotency_key}"
+        await self.check_cap(principal)
         priority = priority_of(request)
         raw = await read_request(request, self.kernel)
         params = raw.validate(job_type)
@@ -206,6 +211,7 @@ class Submitter:
             [path.name for path in stored],
             queue=job_type.queue,
             priority=priority,
+            owner=principal.name,
         )
         try:
             job, created = await self.service.submit(job, job_type, self.publisher, idempotency_key)
@@ -220,3 +226,23 @@ class Submitter:
         if not created:
             folders.remove()
         return job, created
+
+    async def check_cap(self, principal: Principal, adding: int = 1) -> None:
+        """429 when the user already has MYSPINBOT_MAX_ACTIVE_JOBS_PER_USER jobs queued or running.
+
+        Checked before the body is read, so a refused upload costs nothing; two submits racing
+        at the cap may both pass (the cap is a guard against runaway scripts, not a quota).
+        """
+        cap = self.kernel.settings.max_active_jobs_per_user
+        if cap <= 0:
+            return
+        active = await self.kernel.store.active_count(principal.name)
+        if active + adding > cap:
+            self.kernel.authenticator.count_capped()
+            raise ApiError(
+                429,
+                f"{principal.name} has {active} queued or running jobs and asks for {adding} more; the cap is {cap} "
+                "(MYSPINBOT_MAX_ACTIVE_JOBS_PER_USER): wait for one to finish or cancel one",
+                code="too_many_active_jobs",
+                headers={"Retry-After": "30"},
+            )

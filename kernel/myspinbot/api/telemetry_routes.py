@@ -8,11 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from myspinbot.api.deps import StoreDep
+from myspinbot.api.deps import ReadableJob, StoreDep
 from myspinbot.api.errors import ApiError, error_responses
-from myspinbot.api.job_routes import JobId, job_or_404
-from myspinbot.core.jobs import Job
-from myspinbot.core.store import JobStore
 from myspinbot.core.telemetry import MAX_LOG_LINES, MAX_POINTS_PER_JOB, Logs, Metrics, build_series
 
 METRIC_NAMES = re.compile(r"^[A-Za-z0-9_./-]{1,64}(,[A-Za-z0-9_./-]{1,64}){0,49}$")
@@ -20,14 +17,9 @@ METRIC_NAMES = re.compile(r"^[A-Za-z0-9_./-]{1,64}(,[A-Za-z0-9_./-]{1,64}){0,49}
 telemetry_router = APIRouter(prefix="/api", tags=["telemetry"], responses=error_responses(401, 404, 422, 503))
 
 
-async def telemetry_job(store: JobStore, job_id: str) -> Job:
-    """The job whose telemetry is asked for; the one place these routes load it (and may guard it)."""
-    return await job_or_404(store, job_id)
-
-
 @telemetry_router.get("/jobs/{job_id}/metrics", response_model=Metrics, summary="A job's metric series")
 async def job_metrics(
-    job_id: JobId,
+    job: ReadableJob,
     store: StoreDep,
     names: Annotated[
         str | None, Query(description="Comma-separated metric names (default: every metric)", examples=["loss,lr"])
@@ -51,7 +43,6 @@ async def job_metrics(
             code="invalid_params",
             details=[{"field": "names", "message": "not a list of metric names"}],
         )
-    job = await telemetry_job(store, job_id)
     points = await store.telemetry.points(job.id)
     stored, dropped = await store.telemetry.point_counts(job.id)
     wanted = names.split(",") if names else None
@@ -66,13 +57,12 @@ async def job_metrics(
 
 @telemetry_router.get("/jobs/{job_id}/logs", response_model=Logs, summary="A job's log lines")
 async def job_logs(
-    job_id: JobId,
+    job: ReadableJob,
     store: StoreDep,
     tail: Annotated[int, Query(ge=1, le=MAX_LOG_LINES, description="At most this many of the latest lines")] = 200,
     since: Annotated[int, Query(ge=0, description="Only lines with a seq above this (the last_seq you saw)")] = 0,
 ) -> Logs:
     """The job's latest log lines, oldest first; follow with `since=<last_seq>`."""
-    job = await telemetry_job(store, job_id)
     lines, last_seq = await store.telemetry.logs(job.id, tail, since)
     return Logs(job_id=job.id, lines=lines, last_seq=last_seq)
 
@@ -86,9 +76,8 @@ async def job_logs(
         304: {"description": "Not modified since the ETag given in If-None-Match"},
     },
 )
-async def job_preview(job_id: JobId, store: StoreDep, request: Request) -> Response:
+async def job_preview(job: ReadableJob, store: StoreDep, request: Request) -> Response:
     """The newest preview a running job sent; its `ETag` is the preview's version."""
-    job = await telemetry_job(store, job_id)
     preview = await store.telemetry.preview(job.id)
     if preview is None:
         raise ApiError(404, f"job {job.id} has sent no preview", code="preview_not_found")

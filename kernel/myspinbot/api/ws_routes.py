@@ -10,8 +10,10 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from myspinbot.api.deps import bearer_token, token_matches
+from myspinbot.api.deps import auth_error, bearer_token, credentials_of, owner_filter
 from myspinbot.api.gateway import EventGateway, GatewayClient, event_frame
+from myspinbot.core.auth import AuthFailed, TooManyAttempts
+from myspinbot.core.identity import Principal
 from myspinbot.core.jobfiles import JOB_ID
 from myspinbot.core.jobs import utc_now
 from myspinbot.core.kernel import Kernel
@@ -23,6 +25,8 @@ EVENT_ID = re.compile(r"^\d{1,20}(-\d{1,20})?$")
 REPLAY_PAGE = 500
 MAX_SUBSCRIBED_JOBS = 1000
 UNAUTHORIZED_CLOSE = 4401
+THROTTLED_CLOSE = 4429
+AUTH_FRAME_SECONDS = 10.0
 CLOSE_WAIT_SECONDS = 30.0
 
 ws_router = APIRouter()
@@ -49,13 +53,27 @@ def parse_jobs(value: Any) -> set[str] | None:
     return ids
 
 
-async def snapshot_frame(store: JobStore, jobs: set[str] | None) -> str:
-    """Current state of the subscribed jobs, or of every active job."""
+async def snapshot_frame(store: JobStore, jobs: set[str] | None, owner: str | None = None) -> str:
+    """Current state of the subscribed jobs, or of every active job (only `owner`'s, for a member)."""
     if jobs is None:
         found = await store.active_jobs()
     else:
         found = [job for job in await asyncio.gather(*(store.get(job_id) for job_id in jobs)) if job is not None]
+    if owner is not None:
+        found = [job for job in found if job.owner == owner]
     return SnapshotFrame(jobs=found).model_dump_json()
+
+
+async def own_jobs(store: JobStore, jobs: set[str] | None, owner: str | None) -> set[str] | None:
+    """A subscription narrowed to the jobs `owner` may see (None: no narrowing needed).
+
+    Everything sent by job id (events, telemetry frames) then reaches only jobs the caller may
+    see; ids of other members' jobs, like ids of no job, are dropped without saying which.
+    """
+    if owner is None or jobs is None:
+        return jobs
+    found = await asyncio.gather(*(store.get(job_id) for job_id in jobs))
+    return {job.id for job in found if job is not None and job.owner == owner}
 
 
 async def replay(client: GatewayClient, gateway: EventGateway, store: JobStore, last_id: str) -> None:
@@ -64,7 +82,7 @@ async def replay(client: GatewayClient, gateway: EventGateway, store: JobStore, 
     while True:
         events = await store.events_after(cursor, REPLAY_PAGE)
         for event in events:
-            if client.wants(event.job.id):
+            if client.wants(event.job.id, event.job.owner):
                 await client.send_now(event_frame(event))
             cursor = event.id
         # No await between this check and going live: the gateway cannot dispatch in between.
@@ -74,19 +92,53 @@ async def replay(client: GatewayClient, gateway: EventGateway, store: JobStore, 
             return
 
 
+async def first_frame_key(websocket: WebSocket) -> str | None:
+    """The key of an `{"op": "auth", "key": "..."}` first frame (for clients that cannot set headers)."""
+    try:
+        text = await asyncio.wait_for(websocket.receive_text(), AUTH_FRAME_SECONDS)
+        message = json.loads(text)
+    except (TimeoutError, ValueError, KeyError):
+        return None
+    if isinstance(message, dict) and message.get("op") == "auth" and isinstance(message.get("key"), str):
+        return str(message["key"])
+    return None
+
+
+async def authenticate_socket(websocket: WebSocket, kernel: Kernel) -> Principal | None:
+    """Who the connection acts as, from `Authorization: Bearer` or an auth first frame; None after
+    closing it with an error frame (401, or 429 after a storm of wrong keys).
+
+    Never from the query string: a key in a URL ends up in access logs."""
+    authenticator = kernel.authenticator
+    key = bearer_token(websocket)
+    try:
+        if key is None and authenticator.required:
+            principal = await authenticator.from_headers(credentials_of(websocket))
+            if principal is not None:
+                return principal
+            key = await first_frame_key(websocket)
+        return await authenticator.caller(credentials_of(websocket, api_key=key))
+    except (AuthFailed, TooManyAttempts) as failure:
+        error = auth_error(failure)
+        message = error.message
+        if isinstance(failure, AuthFailed):
+            message += ' (as a header, or a first frame {"op": "auth", "key": "<API key>"})'
+        await websocket.send_text(error_frame(error.status, error.code, message))
+        close = THROTTLED_CLOSE if isinstance(failure, TooManyAttempts) else UNAUTHORIZED_CLOSE
+        await websocket.close(close, error.code)
+        return None
+    except (WebSocketDisconnect, RuntimeError):
+        return None
+
+
 @ws_router.websocket("/ws")
 async def job_events(websocket: WebSocket) -> None:
     """Frames: hello, then a replay (with last_event_id) or a snapshot, then live events."""
     kernel: Kernel = websocket.app.state.kernel
     gateway: EventGateway = websocket.app.state.gateway
     await websocket.accept()
-    expected = kernel.settings.api_token
-    presented = bearer_token(websocket) or websocket.query_params.get("token")
-    if expected is not None and not token_matches(expected, presented):
-        await websocket.send_text(
-            error_frame(401, "unauthorized", "missing or wrong API token: send it as a Bearer header or ?token=")
-        )
-        await websocket.close(UNAUTHORIZED_CLOSE, "unauthorized")
+    principal = await authenticate_socket(websocket, kernel)
+    if principal is None:
         return
     try:
         jobs = parse_jobs(websocket.query_params.get("jobs"))
@@ -108,9 +160,11 @@ async def job_events(websocket: WebSocket) -> None:
         return
 
     client = gateway.new_client(websocket.send_text)
-    client.jobs = jobs
+    client.owner = owner_filter(principal)
+    client.subjects = frozenset(filter(None, (principal.key_id, f"user:{principal.name}")))
     store = kernel.store
     try:
+        client.jobs = await own_jobs(store, jobs, client.owner)
         await client.send_now(HelloFrame(server_time=utc_now(), last_event_id=gateway.position).model_dump_json())
         try:
             if last_id is not None:
@@ -126,7 +180,7 @@ async def job_events(websocket: WebSocket) -> None:
                 )
             client.after = stream_key(gateway.position)
             client.live = True
-            await client.send_now(await snapshot_frame(store, jobs))
+            await client.send_now(await snapshot_frame(store, jobs, client.owner))
         client.start()
         await receive_loop(websocket, client, store)
     except (WebSocketDisconnect, RuntimeError):
@@ -176,14 +230,16 @@ async def handle_frame(text: str, client: GatewayClient, store: JobStore) -> Non
     op = message.get("op")
     if op == "ping":
         client.offer(PongFrame(server_time=utc_now()).model_dump_json())
+    elif op == "auth":
+        pass  # the connection is already authenticated (by its header, or auth was off)
     elif op == "subscribe":
         try:
-            client.jobs = parse_jobs(message.get("jobs", "*"))
+            client.jobs = await own_jobs(store, parse_jobs(message.get("jobs", "*")), client.owner)
         except ValueError as error:
             client.offer(error_frame(422, "invalid_params", str(error)))
             return
         subscribed = SubscribedFrame(jobs="*" if client.jobs is None else sorted(client.jobs))
         client.offer(subscribed.model_dump_json())
-        client.offer(await snapshot_frame(store, client.jobs))
+        client.offer(await snapshot_frame(store, client.jobs, client.owner))
     else:
         client.offer(error_frame(400, "unknown_op", f"unknown op {op!r}; use 'subscribe' or 'ping'"))

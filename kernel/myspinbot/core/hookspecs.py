@@ -19,6 +19,7 @@ subset callers require.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from fastapi import APIRouter, FastAPI
     from prometheus_client import CollectorRegistry
 
+    from myspinbot.core.identity import Credentials, IdentityStore, Principal
     from myspinbot.core.jobs import Job, JobEvent
     from myspinbot.core.jobtypes import JobType
     from myspinbot.core.kernel import Kernel
@@ -58,7 +60,9 @@ def register_routes(settings: Settings, kernel: Kernel) -> list[APIRouter] | Non
 
     Return a list of `fastapi.APIRouter`. Called once when the API app is built. Every route's
     method and path must be unique across the kernel and all plugins; a clash fails start-up
-    naming both owners. Routes under `/api/` require the API token when one is set.
+    naming both owners. Routes under `/api/` require an authenticated caller whenever auth is on;
+    a route that loads a job must do so through `myspinbot.api.deps` (`ReadableJob`,
+    `ActionableJob`) so that a member never reaches another member's job (see docs/architecture.md).
     """
 
 
@@ -68,6 +72,34 @@ def job_store(settings: Settings) -> JobStore | None:
 
     Return an object implementing `myspinbot.core.store.JobStore`, or None to let another plugin
     provide it. Stops at the first non-None result. Called once per process.
+    """
+
+
+@hookspec(firstresult=True)
+def identity_store(settings: Settings) -> IdentityStore | None:
+    """Provide the identity store (users, hashed API keys, failed-attempt counters).
+
+    Return an object implementing `myspinbot.core.identity.IdentityStore`, or None to let another
+    plugin provide it. Stops at the first non-None result. Called once per process, on first use.
+    """
+
+
+# --- per request ---
+
+
+@hookspec(firstresult=True)
+def authenticate(credentials: Credentials, kernel: Kernel) -> Principal | Awaitable[Principal | None] | None:
+    """Say who a caller is.
+
+    Receives the `Credentials` of one HTTP request, WebSocket connection or login (`api_key`
+    from `Authorization: Bearer`, `username`/`password` only on `POST /api/auth/login`, the
+    caller's `address` and its `headers`). Return a `Principal` (user name and role), None when
+    these credentials are not this plugin's to judge, or an awaitable of either.
+    Implementations are tried newest-registered first and the first non-None result wins; the
+    kernel's built-in plugin (`builtin-auth`: the bootstrap token, stored keys and passwords)
+    runs last, so a plugin can put OIDC or a trusted proxy's forward-auth header in front.
+    A plugin that trusts a header must only be installed where a proxy sets (and strips) it.
+    No result from any plugin means 401. Called on every authenticated request: keep it fast.
     """
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import pluggy
 
+from myspinbot.core.auth import Authenticator
 from myspinbot.core.jobtypes import JobType
 from myspinbot.core.plugins import (
     PluginError,
@@ -19,6 +20,7 @@ from myspinbot.core.plugins import (
 from myspinbot.core.settings import Settings
 
 if TYPE_CHECKING:
+    from myspinbot.core.identity import IdentityStore
     from myspinbot.core.jobs import JobEvent
     from myspinbot.core.queueing import BrokerView
     from myspinbot.core.store import JobStore
@@ -44,6 +46,8 @@ class Kernel:
         self.pm = pm if pm is not None else make_plugin_manager(settings)
         self.job_types, self.job_type_owners = collect_job_types(self.pm, settings)
         self._store: JobStore | None = None
+        self._identity: IdentityStore | None = None
+        self._authenticator: Authenticator | None = None
         self.live_stats = LiveStats()
         # Set by the API (worker/broker_queues.py); None where nothing reads queues from the broker.
         self.broker: BrokerView | None = None
@@ -65,6 +69,32 @@ class Kernel:
                 "(pip install plugins/redis_store) or check MYSPINBOT_DISABLE_PLUGINS"
             )
         return store
+
+    @property
+    def identity(self) -> IdentityStore:
+        """The identity store of this process (users, keys), made on first use."""
+        if self._identity is None:
+            identity: IdentityStore | None = self.pm.hook.identity_store(settings=self.settings)
+            if identity is None:
+                raise PluginError(
+                    "no plugin provides an identity store: install myspinbot-redis-store "
+                    "(pip install plugins/redis_store) or check MYSPINBOT_DISABLE_PLUGINS"
+                )
+            self._identity = identity
+        return self._identity
+
+    @property
+    def authenticator(self) -> Authenticator:
+        """Who callers are: the `authenticate` hook with its failure limits."""
+        if self._authenticator is None:
+            self._authenticator = Authenticator(self)
+        return self._authenticator
+
+    async def close_identity(self) -> None:
+        """Close the identity store, if one was made."""
+        if self._identity is not None:
+            await self._identity.close()
+            self._identity = None
 
     def plugins(self) -> list[PluginInfo]:
         """The loaded plugins, their distributions and hooks."""

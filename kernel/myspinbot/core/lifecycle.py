@@ -32,11 +32,13 @@ def new_job(
     batch_id: str | None = None,
     retry_of: str | None = None,
     cloned_from: str | None = None,
+    owner: str = "",
 ) -> Job:
     """A freshly accepted job, queued."""
     return Job(
         id=job_id,
         type=job_type,
+        owner=owner,
         state=JobState.QUEUED,
         message="queued",
         created_at=utc_now(),

@@ -12,7 +12,7 @@ from typing import Any
 
 import pluggy
 
-from myspinbot.core import hookspecs
+from myspinbot.core import builtin_auth, hookspecs
 from myspinbot.core.settings import Settings
 
 ENTRY_POINT_GROUP = "myspinbot"
@@ -39,6 +39,8 @@ def make_plugin_manager(settings: Settings, *, load_entry_points: bool = True) -
     pm.add_hookspecs(hookspecs)
     for name in settings.disable_plugins:
         pm.set_blocked(name)
+    # The kernel's own defaults are plugins too, so other plugins can go in front of them.
+    pm.register(builtin_auth, name=builtin_auth.NAME)
     try:
         if load_entry_points:
             pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -34,7 +34,27 @@ class Settings(BaseSettings):
         Path("./var/data"),
         description="Uploads and artifacts live here, one folder per job",
     )
-    api_token: str | None = Field(None, description="When set, /api/* and /ws require it as a bearer token")
+    api_token: str | None = Field(
+        None, description="The bootstrap admin key: a bearer token that acts as the user 'admin'"
+    )
+    auth: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="Whether /api/* and /ws need a key: 'auto' is on when an API token is set or the API "
+        "listens beyond loopback",
+    )
+    secret_key: str | None = Field(
+        None,
+        description="Keys the stored hashes of API keys; the same on every API replica (changing it revokes all keys)",
+    )
+    max_active_jobs_per_user: int = Field(0, ge=0, description="Most queued+running jobs one user may have (0: no cap)")
+    auth_max_failures: int = Field(
+        10, ge=1, description="Wrong passwords or keys for one user or address before it gets 429"
+    )
+    auth_slow_after: int = Field(3, ge=0, description="Failures after which each further attempt is answered slower")
+    auth_failure_window_seconds: int = Field(
+        300, ge=1, description="How long failed attempts are counted for one user or address"
+    )
+    session_hours: float = Field(12.0, gt=0, le=24 * 30, description="Lifetime of a dashboard login's session key")
     api_url: str = Field(
         "http://127.0.0.1:3000",
         description="Where the dashboard and the CLI reach the API",
@@ -103,6 +123,24 @@ class Settings(BaseSettings):
         if len(value) < 16:
             raise ValueError("must be at least 16 characters")
         return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _real_secret(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if value == PLACEHOLDER_TOKEN or len(value) < 16:
+            raise ValueError("must be a real secret of at least 16 characters")
+        return value
+
+    @property
+    def auth_required(self) -> bool:
+        """Whether every /api/* call and /ws connection must authenticate.
+
+        'auto' turns it on when a bootstrap token is set; `myspinbot api` also turns it on when
+        it listens beyond loopback (it knows the address, the settings do not).
+        """
+        return self.auth == "on" or (self.auth == "auto" and self.api_token is not None)
 
     @property
     def jobs_dir(self) -> Path:

@@ -109,7 +109,14 @@ class JobStore(Protocol):
         job_type: str | None = None,
         limit: int = 50,
         cursor: str | None = None,
-    ) -> JobPage: ...
+        owner: str | None = None,
+    ) -> JobPage:
+        """A page of jobs, newest first; with `owner`, only that user's jobs."""
+        ...
+
+    async def active_count(self, owner: str) -> int:
+        """How many jobs of `owner` are queued or running (for MYSPINBOT_MAX_ACTIVE_JOBS_PER_USER)."""
+        ...
 
     async def save(self, job: Job, event: EventName, expected_version: int) -> JobEvent:
         """Write `job` (its version bumped) and append its event if the stored version is still

@@ -41,6 +41,39 @@ class Keys:
     def batch_pending(self, batch_id: str) -> str:
         return f"{self.prefix}:batch:{batch_id}:pending"
 
+    def by_owner(self, owner: str) -> str:
+        return f"{self.prefix}:jobs:owner:{owner}"
+
+    def active_of(self, owner: str) -> str:
+        """The set of an owner's queued and running jobs (for the per-user cap)."""
+        return f"{self.prefix}:jobs:active:{owner}"
+
+    # --- identity ---
+
+    def user(self, name: str) -> str:
+        return f"{self.prefix}:user:{name}"
+
+    @property
+    def users(self) -> str:
+        return f"{self.prefix}:users"
+
+    def key_record(self, key_id: str) -> str:
+        return f"{self.prefix}:apikey:{key_id}"
+
+    def key_digest(self, digest: str) -> str:
+        return f"{self.prefix}:apikey-digest:{digest}"
+
+    def user_keys(self, name: str) -> str:
+        return f"{self.prefix}:user-keys:{name}"
+
+    def auth_failures(self, scope: str) -> str:
+        return f"{self.prefix}:authfail:{scope}"
+
+    @property
+    def revocations(self) -> str:
+        """The pub/sub channel announcing revoked keys and users."""
+        return f"{self.prefix}:revoked"
+
     @property
     def all_jobs(self) -> str:
         return f"{self.prefix}:jobs:all"

@@ -3,8 +3,9 @@
 Only commands that Redis 6.2 and 7 both have are used.
 """
 
-# KEYS: job, all, by_state(queued), by_type, stats, events, sequence, idempotency ("" = none)
-# ARGV: id, state, type, job json, event name, maxlen, idempotency ttl
+# KEYS: job, all, by_state(queued), by_type, stats, events, sequence, idempotency ("" = none),
+#       by_owner, active_of(owner)
+# ARGV: id, state, type, job json, event name, maxlen, idempotency ttl, owner
 # Returns {1, event id, seq} when created, {0, first response json} for a used idempotency key.
 CREATE = """
 if KEYS[8] ~= '' then
@@ -12,7 +13,10 @@ if KEYS[8] ~= '' then
   if first then return {0, first} end
 end
 local seq = redis.call('INCR', KEYS[7])
-redis.call('HSET', KEYS[1], 'version', 0, 'state', ARGV[2], 'type', ARGV[3], 'seq', seq, 'json', ARGV[4])
+redis.call('HSET', KEYS[1], 'version', 0, 'state', ARGV[2], 'type', ARGV[3], 'seq', seq, 'json', ARGV[4],
+  'owner', ARGV[8])
+redis.call('ZADD', KEYS[9], seq, ARGV[1])
+redis.call('SADD', KEYS[10], ARGV[1])
 redis.call('ZADD', KEYS[2], seq, ARGV[1])
 redis.call('ZADD', KEYS[3], seq, ARGV[1])
 redis.call('ZADD', KEYS[4], seq, ARGV[1])
@@ -24,10 +28,16 @@ local id = redis.call('XADD', KEYS[6], 'MAXLEN', '~', tonumber(ARGV[6]), '*', 'n
 return {1, id, seq}
 """
 
-# KEYS: job, all, by_type, stats, idempotency ("" = none); ARGV: id, type, state prefix
+# KEYS: job, all, by_type, stats, idempotency ("" = none); ARGV: id, type, state prefix, owner prefix,
+#       active-of-owner prefix
 DISCARD = """
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return 0 end
+local owner = redis.call('HGET', KEYS[1], 'owner')
+if owner then
+  redis.call('ZREM', ARGV[4] .. owner, ARGV[1])
+  redis.call('SREM', ARGV[5] .. owner, ARGV[1])
+end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
@@ -41,7 +51,8 @@ return 1
 #       batch record ("" = none)
 # ARGV: expected version, new version, new state, job json, event name, maxlen,
 #       ttl seconds (0 = keep), state key prefix, id, type, finished ("1"/"0"),
-#       duration bucket field ("" = none), duration seconds, recent durations kept
+#       duration bucket field ("" = none), duration seconds, recent durations kept,
+#       active-of-owner prefix
 # Returns {1, event id, cancel flag, batch finished} | {0, current version} on conflict | {-1} when missing.
 SAVE = """
 local current = redis.call('HGET', KEYS[1], 'version')
@@ -57,6 +68,8 @@ if old ~= new then
   if new == 'running' then redis.call('HINCRBY', KEYS[3], 'running|' .. ARGV[10], 1) end
   if old == 'running' then redis.call('HINCRBY', KEYS[3], 'running|' .. ARGV[10], -1) end
   if ARGV[11] == '1' then
+    local owner = redis.call('HGET', KEYS[1], 'owner')
+    if owner then redis.call('SREM', ARGV[15] .. owner, ARGV[9]) end
     redis.call('HINCRBY', KEYS[3], 'finished|' .. ARGV[10] .. '|' .. new, 1)
     if ARGV[12] ~= '' then
       redis.call('HINCRBY', KEYS[3], ARGV[12], 1)

@@ -103,6 +103,8 @@ class RedisJobStore(WorkerRegistry):
                 k.events,
                 k.sequence,
                 idem_key,
+                k.by_owner(job.owner),
+                k.active_of(job.owner),
             ],
             args=[
                 job.id,
@@ -112,6 +114,7 @@ class RedisJobStore(WorkerRegistry):
                 str(event.event),
                 self.events_max_len,
                 self.idempotency_seconds,
+                job.owner,
             ],
         )
         if int(reply[0]) == 0:
@@ -127,7 +130,7 @@ class RedisJobStore(WorkerRegistry):
         idem_key = k.idempotency(job_type, idempotency_key) if idempotency_key else ""
         await self._discard(
             keys=[k.job(job_id), k.all_jobs, k.by_type(job_type), k.stats, idem_key],
-            args=[job_id, job_type, k.by_state("")],
+            args=[job_id, job_type, k.by_state(""), k.by_owner(""), k.active_of("")],
         )
 
     @unavailable_on_connection_error
@@ -143,10 +146,15 @@ class RedisJobStore(WorkerRegistry):
         job_type: str | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        owner: str | None = None,
     ) -> JobPage:
         k = self.keys
-        index = k.by_state(state) if state else k.by_type(job_type) if job_type else k.all_jobs
-        need_type_filter = bool(state and job_type)
+        if owner is not None:
+            index = k.by_owner(owner)
+        else:
+            index = k.by_state(state) if state else k.by_type(job_type) if job_type else k.all_jobs
+        need_type_filter = bool(job_type and (state or owner is not None))
+        need_state_filter = bool(state and owner is not None)
         upper = f"({int(cursor)}" if cursor else "+inf"
         found: list[tuple[Job, int]] = []
         while len(found) <= limit:
@@ -163,6 +171,8 @@ class RedisJobStore(WorkerRegistry):
                     continue
                 job = Job.model_validate_json(raw)
                 if need_type_filter and job.type != job_type:
+                    continue
+                if need_state_filter and job.state != state:
                     continue
                 found.append((job, int(score)))
                 if len(found) > limit:
@@ -189,6 +199,10 @@ class RedisJobStore(WorkerRegistry):
             pipe.exists(self.keys.job(job_id))
         found = await pipe.execute()
         return {job_id for job_id, exists in zip(job_ids, found, strict=True) if exists}
+
+    @unavailable_on_connection_error
+    async def active_count(self, owner: str) -> int:
+        return int(await self.redis.scard(self.keys.active_of(owner)))
 
     @unavailable_on_connection_error
     async def active_jobs(self, limit: int = 500) -> list[Job]:
@@ -235,6 +249,7 @@ class RedisJobStore(WorkerRegistry):
                 bucket_field,
                 repr(duration),
                 RECENT_DURATIONS,
+                k.active_of(""),
             ],
         )
         status = int(reply[0])

@@ -1,8 +1,8 @@
 """`/api/webhooks`: subscribe, list, delete, see recent deliveries, send a test ping.
 
-The kernel mounts these routes behind the API token (MYSPINBOT_API_TOKEN, the admin key), so
-until users and roles exist only an admin manages webhooks and every subscription is an admin's
-(owner None: it fires for every job).
+The kernel mounts these routes behind authentication; a subscription fires for every job
+(owner None), so only admins manage webhooks: a member's or viewer's call is 403 (otherwise a
+member could have every other member's job events posted to it).
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import time
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Response
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 
-from myspinbot import Kernel
+from myspinbot import Kernel, Role, principal_of
 from myspinbot_webhooks.config import PING_EVENT
 from myspinbot_webhooks.models import (
     CreatedWebhook,
@@ -38,7 +38,8 @@ log = logging.getLogger(__name__)
 ERROR_SHAPE = 'the common error body `{"error": {"status", "code", "message", "details"}}`'
 ERRORS = {
     400: "Malformed body",
-    401: "Missing or wrong API token",
+    401: "Missing or wrong API key",
+    403: "Only admins manage webhooks",
     404: "No such webhook",
     422: "A refused URL, unknown events or job types; `details` names the field",
 }
@@ -46,7 +47,7 @@ ERRORS = {
 
 def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the error statuses a route may answer (all in the common shape)."""
-    return {status: {"description": f"{ERRORS[status]}; {ERROR_SHAPE}"} for status in (401, *statuses)}
+    return {status: {"description": f"{ERRORS[status]}; {ERROR_SHAPE}"} for status in (401, 403, *statuses)}
 
 
 NOT_FOUND = documented(404)
@@ -69,10 +70,17 @@ async def existing(runtime: WebhookRuntime, subscription_id: str) -> StoredSubsc
     return subscription
 
 
+async def admins_only(request: Request) -> None:
+    """403 unless the caller (authenticated by the kernel before this runs) is an admin."""
+    principal = principal_of(request)
+    if principal.role != Role.ADMIN:
+        raise HTTPException(403, f"only admins manage webhooks; {principal.name} is {principal.role.value}")
+
+
 def build_webhook_router(kernel: Kernel) -> APIRouter:
     """The webhook routes of one kernel."""
     runtime = runtime_for(kernel)
-    router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
+    router = APIRouter(prefix="/api/webhooks", tags=["webhooks"], dependencies=[Depends(admins_only)])
 
     @router.post(
         "",
