@@ -26,7 +26,7 @@ from pydantic import BaseModel
 from myspinbot import EventName, JobEvent, JobType, Kernel, Priority, Settings
 from myspinbot.api.app import create_app
 from myspinbot.cli.procs import wait_until
-from myspinbot.core import hookspecs, lifecycle
+from myspinbot.core import builtin_auth, hookspecs, lifecycle
 from myspinbot.core.job_service import JobService
 from myspinbot.core.plugins import call_each, hook_callers, make_plugin_manager
 from myspinbot.worker.app import create_celery, worker_name
@@ -48,11 +48,14 @@ def built_in_plugin_modules() -> dict[str, Any]:
     distributions = {
         tomllib.loads(path.read_text())["project"]["name"] for path in (REPO_ROOT / "plugins").glob("*/pyproject.toml")
     }
-    return {
+    modules = {
         point.name: point.load()
         for point in entry_points(group="myspinbot")
         if point.dist is not None and point.dist.name in distributions
     }
+    # The kernel's own defaults are plugins too (registered by make_plugin_manager, not an entry point).
+    modules[builtin_auth.NAME] = builtin_auth
+    return modules
 
 
 def hooks_named_in_tests() -> set[str]:
