@@ -144,9 +144,7 @@ class Dashboard:
 
     def show_jobs(self) -> None:
         """Back to the jobs page."""
-        self.showing_notifications = False
-        self.notifications.stop()
-        self.layout.arrange(self.page.width)
+        self.show_board()
         self.changed()
 
     async def api_up(self) -> None:
@@ -215,6 +213,8 @@ class Dashboard:
 
     def show_board(self) -> None:
         """Put the board (form and job list) back on the page."""
+        self.showing_notifications = False
+        self.notifications.stop()
         self.layout.wide = None
         self.layout.arrange(self.page.width)
         self.render()
