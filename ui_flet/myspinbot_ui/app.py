@@ -18,11 +18,13 @@ from typing import Any
 import flet as ft
 
 from myspinbot_client import ApiError, ApiUnavailable, Artifact, AsyncMySpinBotClient, Job, JobType
+from myspinbot_client.models import Priority
 from myspinbot_ui.config import UiConfig
 from myspinbot_ui.forms import FORM_ERROR, api_errors, collect
 from myspinbot_ui.job_router import JobRouter
 from myspinbot_ui.live import LiveFeed
 from myspinbot_ui.notifications import Notifications
+from myspinbot_ui.queue_state import QueueBoard, batch_summaries
 from myspinbot_ui.state import JobBoard, JobFilter
 from myspinbot_ui.status import BackendStatus
 from myspinbot_ui.uploads import UploadBatch, UploadError
@@ -33,6 +35,7 @@ from myspinbot_ui.views.job_row import RowActions, short_id
 from myspinbot_ui.views.layout import PageLayout
 from myspinbot_ui.views.notifications import NotificationsView
 from myspinbot_ui.views.preview import preview_dialog
+from myspinbot_ui.views.queues import QueuesPanel
 from myspinbot_ui.views.submit import SubmitPanel
 from myspinbot_ui.views.theme import apply_theme
 
@@ -41,6 +44,7 @@ log = logging.getLogger(__name__)
 RENDER_INTERVAL = 0.15
 TICK_SECONDS = 1.0
 UPLOAD_TIMEOUT = 30 * 60.0
+QUEUE_REFRESH_SECONDS = 2.0  # queues, workers and queued jobs' places (worked out on read)
 
 
 class Dashboard:
@@ -57,9 +61,19 @@ class Dashboard:
         self.banner = OutageBanner()
         self.submit = SubmitPanel(self.submit_form, self.changed, self._add_service)
         self.router = JobRouter(page, client, self.changed, self.show_board, self.train_more, self._spawn)
-        actions = RowActions(cancel=self.cancel, preview=self.preview, open=self.router.open)
+        actions = RowActions(
+            cancel=self.cancel,
+            preview=self.preview,
+            open=self.router.open,
+            run_next=self.run_next,
+            retry=self.retry,
+            edit=self.edit,
+        )
         self.jobs = JobList(actions, self.filter_changed, self.load_older)
-        self.layout = PageLayout(page, self.header, self.banner.control, self.submit.control, self.jobs.control)
+        self.queue_board = QueueBoard()
+        self.queues_panel = QueuesPanel(self.toggle_pause)
+        side = ft.Column([self.submit.control, self.queues_panel.control], spacing=20)
+        self.layout = PageLayout(page, self.header, self.banner.control, side, self.jobs.control)
         self.feed = LiveFeed(
             client,
             self.board,
@@ -104,7 +118,11 @@ class Dashboard:
         """Start the live feed and the render loop (again, after the browser reconnects)."""
         self.stop()
         self.status.live_restarted()
-        self._running = [asyncio.create_task(self.feed.run()), asyncio.create_task(self._render_loop())]
+        self._running = [
+            asyncio.create_task(self.feed.run()),
+            asyncio.create_task(self._render_loop()),
+            asyncio.create_task(self._queue_loop()),
+        ]
         self.router.resume()
 
     def stop(self) -> None:
@@ -128,6 +146,7 @@ class Dashboard:
         self.banner.render(self.status)
         self.submit.render(self.board)
         self.jobs.render(self.board)
+        self.queues_panel.render(self.queue_board, batch_summaries(self.board.jobs()))
         if self.showing_notifications:
             self.notifications_view.render(self.notifications.state)
 
@@ -193,7 +212,11 @@ class Dashboard:
                     raise UploadError(f"the files did not arrive within {UPLOAD_TIMEOUT / 60:.0f} minutes") from None
             form.set_busy(True, "Submitting…")
             self.page.update()
-            job = await self.client.submit(form.spec.job_type, params, files or None)
+            if form.clone_of:
+                job = await self.client.clone(form.clone_of, params, files or None)
+                form.clone_done()
+            else:
+                job = await self.client.submit(form.spec.job_type, params, files or None)
         except ApiError as error:
             form.set_busy(False)
             form.show_errors(api_errors(error, form.spec))
@@ -239,6 +262,54 @@ class Dashboard:
             else:
                 self.notify(f"Could not cancel job {short_id(job.id)}: {error.message}")
         self.changed()
+
+    def run_next(self, job: Job) -> None:
+        """Give a queued job high priority at the front of its queue."""
+        self._spawn(self._act(job, "moved to the front", self.client.set_priority(job.id, Priority.HIGH, front=True)))
+
+    def retry(self, job: Job) -> None:
+        """Submit a failed or cancelled job again, with its parameters and files."""
+        self._spawn(self._act(job, "retried", self.client.retry(job.id)))
+
+    def edit(self, job: Job) -> None:
+        """Prefill the job type's form from the job; its submit makes a clone."""
+        self.submit.select(job.type)
+        if (form := self.submit.form) is not None and form.spec.job_type == job.type:
+            form.edit_copy(job)
+        self.changed()
+
+    def toggle_pause(self, queue: str, paused: bool) -> None:
+        """Pause or resume a queue from its switch."""
+        self._spawn(self._toggle_pause(queue, paused))
+
+    async def _toggle_pause(self, queue: str, paused: bool) -> None:
+        try:
+            await (self.client.pause(queue) if paused else self.client.resume(queue))
+        except ApiError as error:
+            self.notify(f"Could not {'pause' if paused else 'resume'} {queue}: {error.message}")
+        await self.queue_board.refresh(self.client, self.board)
+        self.changed()
+
+    async def _act(self, job: Job, done: str, call: Awaitable[Job]) -> None:
+        try:
+            changed = await call
+        except ApiError as error:
+            self.notify(f"Job {short_id(job.id)}: {error.message}")
+        else:
+            self.board.apply(changed)
+            self.notify(
+                f"Job {short_id(job.id)} {done}."
+                + (f" New job {short_id(changed.id)}." if changed.id != job.id else "")
+            )
+            await self.queue_board.refresh(self.client, self.board)
+        self.changed()
+
+    async def _queue_loop(self) -> None:
+        while True:
+            if not self.showing_notifications:
+                await self.queue_board.refresh(self.client, self.board)
+                self.changed()
+            await asyncio.sleep(QUEUE_REFRESH_SECONDS)
 
     def preview(self, job: Job, artifact: Artifact) -> None:
         """Open a job's preview image in a dialog."""

@@ -50,6 +50,9 @@ class JobForm:
         self.busy = ft.ProgressRing(width=18, height=18, stroke_width=2, visible=False)
         self.status = ft.Text("", size=13, expand=True)
         self.submitted_id: str | None = None  # the job whose state the status line follows
+        self.clone_of: str | None = None  # set by "Edit and resubmit": the submit becomes a clone
+        self.clone_note = ft.Text("", size=13, color=ft.Colors.PRIMARY)
+        self.clone_box = ft.Semantics(identifier="clone-note", content=self.clone_note, visible=False)
         self.form_error = ft.Text("", color=ft.Colors.ERROR, visible=False)
         description = ft.Text(
             spec.description, size=13, color=ft.Colors.ON_SURFACE_VARIANT, visible=bool(spec.description)
@@ -74,6 +77,7 @@ class JobForm:
         self.control = ft.Column(
             [
                 description,
+                self.clone_box,
                 fields,
                 self.more,
                 self.form_error,
@@ -125,6 +129,21 @@ class JobForm:
         if errors:
             self.status.value = ""
             self.submitted_id = None
+
+    def edit_copy(self, job: Job) -> None:
+        """Fill every field from `job`'s parameters; the next submit clones it (its files kept
+        unless new ones are chosen)."""
+        self.prefill(dict(job.params))
+        self.clone_of = job.id
+        self.clone_note.value = f"Editing a copy of job {job.id[:8]}: its files are kept unless you choose new ones."
+        self.clone_box.visible = True
+        self.show_errors({})
+        self.status.value = ""
+
+    def clone_done(self) -> None:
+        """The clone was submitted: the form submits new jobs again."""
+        self.clone_of = None
+        self.clone_box.visible = False
 
     def set_busy(self, busy: bool, message: str = "") -> None:
         """Disable the button and show what is happening while a submission is under way."""

@@ -11,6 +11,7 @@ import flet as ft
 from myspinbot_client import Artifact, Job, JobState
 from myspinbot_client.display import format_eta, format_size
 from myspinbot_client.models import ArtifactKind
+from myspinbot_client.queue_cli import place_text
 from myspinbot_ui.artifacts import artifact_href
 from myspinbot_ui.views.theme import RADIUS, STATE_COLORS, STATE_LABELS, pill
 
@@ -24,6 +25,9 @@ class RowActions:
     cancel: Callable[[Job], None]
     preview: Callable[[Job, Artifact], None]
     open: Callable[[Job], None] | None = None  # the job's own page
+    run_next: Callable[[Job], None] | None = None  # a queued job: high priority, at the front
+    retry: Callable[[Job], None] | None = None  # a failed or cancelled job: same parameters and files
+    edit: Callable[[Job], None] | None = None  # prefill the form from the job, submit as a clone
 
 
 def short_id(job_id: str) -> str:
@@ -97,6 +101,9 @@ class JobRow:
         )
         self.percent = ft.Text("", size=12, width=40, text_align=ft.TextAlign.RIGHT)
         self.detail = ft.Text("", size=12, color=ft.Colors.ON_SURFACE_VARIANT)
+        self.place = ft.Semantics(
+            identifier=f"place-{job.id}", content=ft.Text("", size=13, weight=ft.FontWeight.W_500), visible=False
+        )
         self.error = ft.Text("", size=12, color=ft.Colors.ERROR, visible=False, selectable=True)
         self.buttons = ft.Row(spacing=4, wrap=True, run_spacing=4)
         self.control = ft.Semantics(
@@ -123,6 +130,7 @@ class JobRow:
                             [ft.Container(self.bar, expand=True), self.percent],
                             vertical_alignment=ft.CrossAxisAlignment.CENTER,
                         ),
+                        self.place,
                         self.detail,
                         self.error,
                         self.buttons,
@@ -150,6 +158,10 @@ class JobRow:
         self.bar.color = color
         self.percent.value = f"{job.progress * 100:.0f}%"
         self.detail.value = progress_line(job, now)
+        place = place_text(job) if job.state is JobState.QUEUED else ""
+        if isinstance(self.place.content, ft.Text):
+            self.place.content.value = place
+        self.place.visible = bool(place)
         self.error.value = job.error or ""
         self.error.visible = bool(job.error)
         self._render_buttons()
@@ -166,25 +178,38 @@ class JobRow:
 
     def _render_buttons(self) -> None:
         job = self.job
-        key = (job.state, self.cancelling, tuple(artifact.name for artifact in job.artifacts))
+        key = (job.state, self.cancelling, job.priority, tuple(artifact.name for artifact in job.artifacts))
         if key != self._actions_key:
             self._actions_key = key
             self.buttons.controls = self._buttons(job)
             self.buttons.visible = bool(self.buttons.controls)
 
+    def _action(self, name: str, label: str, icon: ft.IconData, act: Callable[[Job], None] | None) -> list[ft.Control]:
+        if act is None:
+            return []
+        button = ft.TextButton(label, icon=icon, on_click=lambda _: act(self.job))
+        return [ft.Semantics(identifier=f"{name}-{self.job.id}", content=button)]
+
     def _buttons(self, job: Job) -> list[ft.Control]:
+        actions = self.actions
         opener: list[ft.Control] = []
-        if self.actions.open is not None:
-            open_page = self.actions.open
+        if actions.open is not None:
+            open_page = actions.open
             button = ft.TextButton("Open", icon=ft.Icons.OPEN_IN_NEW, on_click=lambda _: open_page(self.job))
             opener.append(ft.Semantics(identifier=f"open-{job.id}", content=button))
         if job.state in (JobState.QUEUED, JobState.RUNNING):
             label = "Cancelling…" if self.cancelling else "Cancel"
             button = ft.TextButton(label, icon=ft.Icons.CANCEL, on_click=self._cancel, disabled=self.cancelling)
-            return [*opener, ft.Semantics(identifier=f"cancel-{job.id}", content=button)]
+            moves = self._action("run-next", "Run next", ft.Icons.VERTICAL_ALIGN_TOP, actions.run_next)
+            return [
+                *opener,
+                ft.Semantics(identifier=f"cancel-{job.id}", content=button),
+                *(moves if job.state is JobState.QUEUED else []),
+            ]
+        edit = self._action("edit", "Edit and resubmit", ft.Icons.EDIT, actions.edit)
         if job.state is not JobState.SUCCEEDED:
-            return opener
-        buttons: list[ft.Control] = opener
+            return [*opener, *self._action("retry", "Retry", ft.Icons.REPLAY, actions.retry), *edit]
+        buttons: list[ft.Control] = [*opener, *edit]
         # Samples and checkpoints are on the job's page; the row offers the final outputs.
         outputs = [artifact for artifact in job.artifacts if artifact.kind is ArtifactKind.OUTPUT]
         for artifact in outputs:
