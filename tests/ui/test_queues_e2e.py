@@ -72,7 +72,8 @@ def test_queues_panel_pauses_places_batches_and_resubmits(ui_stack: LiveStack, d
         with ui.screenshot_on_failure():
             panel = page.locator('[flt-semantics-identifier="queues-panel"]')
             panel.wait_for(timeout=30_000)
-            ui.wheel(120, 500, 4000)  # the panel is under the form, in the left column
+            ui.wheel(120, 500, 4000)  # the panel is under the form, in the left column, folded
+            page.get_by_role("button", name=re.compile(r"^Queues")).click()
             sleepy = page.locator('[flt-semantics-identifier="queue-sleepy"]')
             poll(lambda: "1 slot" in text_of(sleepy), 30, "the sleepy queue with its worker's slot")
             page.locator('[flt-semantics-identifier="pause-sleepy"]').click()

@@ -40,11 +40,23 @@ class QueuesPanel:
         self.batch_rows = ft.Column(spacing=8)
         self.error = ft.Text("", size=12, color=ft.Colors.ERROR, visible=False)
         self.batches_title = section_label("Batches")
+        self.summary = ft.Text("", size=12, color=ft.Colors.ON_SURFACE_VARIANT)
+        # Folded by default: the form above keeps its place; the summary says what matters.
+        self.tile = ft.ExpansionTile(
+            title=section_label("Queues"),
+            subtitle=self.summary,
+            controls=[ft.Column([self.error, self.queue_rows], spacing=8)],
+            controls_padding=ft.Padding.only(top=4, bottom=8),
+            tile_padding=ft.Padding.symmetric(horizontal=4),
+            maintain_state=True,
+            shape=ft.RoundedRectangleBorder(radius=8),
+            collapsed_shape=ft.RoundedRectangleBorder(radius=8),
+        )
         self.control = ft.Semantics(
             identifier="queues-panel",
             container=True,
             content=ft.Column(
-                [section_label("Queues"), self.error, self.queue_rows, self.batches_title, self.batch_rows],
+                [ft.Semantics(identifier="queues-toggle", content=self.tile), self.batches_title, self.batch_rows],
                 spacing=10,
             ),
         )
@@ -63,6 +75,10 @@ class QueuesPanel:
         self.error.value = f"Queues unavailable: {queues.error}" if queues.error else ""
         self.error.visible = bool(queues.error)
         self.queue_rows.controls = [self._queue_row(queue) for queue in queues.queues]
+        paused = sum(1 for queue in queues.queues if queue.paused)
+        waiting = sum(queue.depth for queue in queues.queues)
+        running = sum(queue.running for queue in queues.queues)
+        self.summary.value = f"{len(queues.queues)} queues · {paused} paused · {waiting} waiting · {running} running"
         self.batch_rows.controls = [self._batch_row(batch) for batch in batches]
         self.batches_title.visible = bool(batches)
 
