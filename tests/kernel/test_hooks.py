@@ -21,9 +21,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry, Gauge
-from pydantic import BaseModel
 
-from myspinbot import EventName, JobEvent, JobType, Kernel, Priority, Settings
+from myspinbot import EventName, JobEvent, Kernel, Settings
 from myspinbot.api.app import create_app
 from myspinbot.cli.procs import wait_until
 from myspinbot.core import builtin_auth, hookspecs, lifecycle
@@ -31,6 +30,7 @@ from myspinbot.core.job_service import JobService
 from myspinbot.core.plugins import call_each, hook_callers, make_plugin_manager
 from myspinbot.worker.app import create_celery, worker_name
 from myspinbot.worker.process import WorkerLifecycle
+from tests.support.job_harness import JOB_TYPE, RecordingQueue
 from tests.support.memory_store import InMemoryJobStore
 from tests.support.plugins import plugin, wrapper
 from tests.support.processes import REPO_ROOT
@@ -70,23 +70,6 @@ def hooks_named_in_tests() -> set[str]:
                 text = ast.get_source_segment(source, node) or ""
                 named |= {name for name in SPECS if name in text}
     return named
-
-
-class NoParams(BaseModel):
-    pass
-
-
-UNIT = JobType(name="unit", title="Unit", params=NoParams, run=lambda ctx, params: None)
-
-
-class NowhereQueue:
-    """A job queue that takes every message and keeps none (the observers are under test)."""
-
-    async def publish(self, job_type: JobType, job_id: str, priority: Priority = Priority.NORMAL) -> None:
-        return None
-
-    def close(self) -> None:
-        return None
 
 
 def test_every_hook_is_documented_implemented_and_tested() -> None:
@@ -133,8 +116,8 @@ def test_hook_job_event_reaches_observers_through_pluggy(tmp_path: Path) -> None
     pm.register(wrapper(calls, "job_event"), name="watcher")
     kernel = Kernel(settings, pm)
 
-    job = lifecycle.new_job(uuid.uuid4().hex, UNIT.name, {}, [])
-    asyncio.run(JobService.of(kernel).submit(job, UNIT, NowhereQueue()))
+    job = lifecycle.new_job(uuid.uuid4().hex, JOB_TYPE.name, {}, [])
+    asyncio.run(JobService.of(kernel).submit(job, JOB_TYPE, RecordingQueue()))
     assert seen == ["job.queued"] and calls == ["job_event"]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from typing import Any
 
 from myspinbot import EventName, EventsTrimmed, Job, JobEvent, JobPage, JobState, JobStats, VersionConflict
 
@@ -22,6 +23,9 @@ class InMemoryJobStore:
         self.online: set[str] = set()
         self.idempotency: dict[str, str] = {}
         self.before_save: list[Callable[[InMemoryJobStore], object]] = []
+        self.batches: dict[str, dict[str, Any]] = {}
+        self.claimed: dict[str, str] = {}
+        self.telemetry: Any = None  # the job service never touches telemetry
         self._ids = itertools.count(1)
 
     def put(self, job: Job) -> Job:
@@ -110,6 +114,31 @@ class InMemoryJobStore:
     async def stats(self) -> JobStats:
         return JobStats()
 
+    async def create_batch(self, batch_id: str, record: dict[str, Any], job_ids: list[str]) -> None:
+        self.batches[batch_id] = record
+
+    async def get_batch(self, batch_id: str) -> dict[str, Any] | None:
+        return self.batches.get(batch_id)
+
+    async def discard_batch(self, batch_id: str) -> None:
+        self.batches.pop(batch_id, None)
+
+    async def claim_key(self, name: str, value: str, ttl_seconds: float) -> str | None:
+        holder = self.claimed.setdefault(name, value)
+        return None if holder == value else holder
+
+    async def release_key(self, name: str) -> None:
+        self.claimed.pop(name, None)
+
+    async def get_many(self, job_ids: list[str]) -> list[Job | None]:
+        return [self.jobs.get(job_id) for job_id in job_ids]
+
+    async def recent_durations(self, job_types: list[str]) -> dict[str, list[float]]:
+        return {job_type: [] for job_type in job_types}
+
+    async def workers(self) -> list[dict[str, Any]]:
+        return [{"name": name} for name in sorted(self.online)]
+
     async def worker_gone(self, worker: str) -> None:
         self.online.discard(worker)
 
@@ -122,7 +151,7 @@ class InMemoryJobStore:
     async def acquire_lease(self, name: str, holder: str, ttl_seconds: float) -> bool:
         return True
 
-    async def worker_heartbeat(self, worker: str, ttl_seconds: float) -> None:
+    async def worker_heartbeat(self, worker: str, ttl_seconds: float, info: dict[str, Any] | None = None) -> None:
         self.online.add(worker)
 
     async def close(self) -> None:

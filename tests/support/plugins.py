@@ -13,7 +13,7 @@ class ThrowawayPlugin(SimpleNamespace):
     """A plugin object made of keyword arguments; hashable by identity, as pluggy's subset
     callers (the kernel calls hooks plugin by plugin through them) need."""
 
-    __hash__ = object.__hash__
+    __hash__ = object.__hash__  # type: ignore[assignment]  # SimpleNamespace says unhashable
 
 
 def plugin(**hooks: Callable[..., Any]) -> ThrowawayPlugin:

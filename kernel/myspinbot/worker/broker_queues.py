@@ -24,6 +24,7 @@ from myspinbot.worker.wire import (
     JobPublisher,
     broker_lists,
     held_queue,
+    message_list,
     message_task,
     sub_queue,
 )
@@ -174,10 +175,9 @@ class BrokerQueues:
                 if message_job_id(raw) != job_id:
                     continue
                 held = index % 2 == 1
-                step = KOMBU_PRIORITY[priority]
-                target = self.publisher.key((held_queue if held else sub_queue)(queue, step))
+                target = self.publisher.key(message_list(queue, priority, held=held))
                 message = json.loads(raw)
-                message["properties"]["priority"] = step  # kombu re-files a restored message by it
+                message["properties"]["priority"] = KOMBU_PRIORITY[priority]  # kombu re-files a restored message by it
                 moved = await self._call(
                     MOVE, [names[index], target], [raw, json.dumps(message), "front" if front else "back"]
                 )

@@ -42,6 +42,7 @@ __all__ = [
     "JobPublisher",
     "broker_lists",
     "held_queue",
+    "message_list",
     "message_task",
     "sub_queue",
     "task_message",
@@ -69,6 +70,13 @@ def sub_queue(queue: str, step: int) -> str:
 def held_queue(queue: str, step: int) -> str:
     """Where a paused queue's messages of one priority step wait; no consumer reads it."""
     return f"{queue}{SUB_QUEUE_SEPARATOR}held{SUB_QUEUE_SEPARATOR}{step}"
+
+
+def message_list(queue: str, priority: Priority, *, held: bool = False) -> str:
+    """The list a message of `priority` waits in: its live sub-queue, or (`held`, the queue is
+    paused) its held list. Every writer of a message (publish, a priority change) asks here."""
+    step = KOMBU_PRIORITY[priority]
+    return held_queue(queue, step) if held else sub_queue(queue, step)
 
 
 def broker_lists(queue: str) -> list[str]:
@@ -178,9 +186,9 @@ class JobPublisher:
 
     async def publish(self, job_type: JobType, job_id: str, priority: Priority = Priority.NORMAL) -> None:
         """Enqueue the job's task; raise BrokerUnavailable when the broker cannot take it."""
-        step = KOMBU_PRIORITY[priority]
         queue = job_type.queue
-        keys = [self.key(PAUSED_QUEUES_KEY), self.key(sub_queue(queue, step)), self.key(held_queue(queue, step))]
+        live, held = message_list(queue, priority), message_list(queue, priority, held=True)
+        keys = [self.key(PAUSED_QUEUES_KEY), self.key(live), self.key(held)]
         message = task_message(job_type.task_name, job_id, queue, priority, origin=self.origin, reply_to=self.reply_to)
         try:
             self.client()  # (re)made for this loop, with its script
