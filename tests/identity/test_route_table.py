@@ -73,13 +73,14 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("POST", "/api/batches/{job_type}"): Policy.ACTORS,
     ("GET", "/api/batches/{batch_id}"): Policy.READ_BATCH,
     ("POST", "/api/batches/{batch_id}/cancel"): Policy.ACT_BATCH,
-    # webhooks plugin: a subscription sees every job's events, so admins only
-    ("GET", "/api/webhooks"): Policy.ADMINS,
-    ("POST", "/api/webhooks"): Policy.ADMINS,
-    ("GET", "/api/webhooks/{subscription_id}"): Policy.ADMINS,
-    ("DELETE", "/api/webhooks/{subscription_id}"): Policy.ADMINS,
-    ("GET", "/api/webhooks/{subscription_id}/deliveries"): Policy.ADMINS,
-    ("POST", "/api/webhooks/{subscription_id}/test"): Policy.ADMINS,
+    # webhooks plugin: a member's subscription fires for its own jobs and another member's is a 404
+    # (tests/webhooks/test_delivery_live.py); an admin's fires for every job; viewers get 403
+    ("GET", "/api/webhooks"): Policy.ACTORS,
+    ("POST", "/api/webhooks"): Policy.ACTORS,
+    ("GET", "/api/webhooks/{subscription_id}"): Policy.ACTORS,
+    ("DELETE", "/api/webhooks/{subscription_id}"): Policy.ACTORS,
+    ("GET", "/api/webhooks/{subscription_id}/deliveries"): Policy.ACTORS,
+    ("POST", "/api/webhooks/{subscription_id}/test"): Policy.ACTORS,
 }
 # Request bodies that get past validation, so a 4xx means a refusal and not a malformed call.
 BODIES: dict[tuple[str, str], Any] = {

@@ -22,20 +22,23 @@ from tests.webhooks.support import (
 )
 
 pytestmark = pytest.mark.slow
+ADMIN_TOKEN = "webhooks-admin-token-5f1e2d3c"
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
-    """An API and a worker allowed to deliver to 127.0.0.1 over http, with quick retries."""
-    stack = LiveStack(tmp_path_factory.mktemp("webhooks-stack"), extra_env=LOOPBACK_ENV).start()
+    """An API (with an admin token) and a worker allowed to deliver to 127.0.0.1 over http, with quick retries."""
+    env = {**LOOPBACK_ENV, "MYSPINBOT_API_TOKEN": ADMIN_TOKEN}
+    stack = LiveStack(tmp_path_factory.mktemp("webhooks-stack"), extra_env=env).start()
     yield stack
     stack.stop()
 
 
 @pytest.fixture
 def http(stack: LiveStack) -> Iterator[httpx.Client]:
-    """An HTTP client on the stack's API; the subscriptions a test made are deleted after it."""
-    with httpx.Client(base_url=stack.api_url, timeout=10) as client:
+    """An admin's HTTP client on the stack's API; the subscriptions a test made are deleted after it."""
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    with httpx.Client(base_url=stack.api_url, timeout=10, headers=admin) as client:
         yield client
         for subscription in client.get("/api/webhooks").json()["webhooks"]:
             client.delete(f"/api/webhooks/{subscription['id']}")
@@ -155,3 +158,44 @@ def test_a_finished_batch_is_one_batch_finished_delivery(http: httpx.Client) -> 
     assert documented_verify()(subscription["secret"], request.headers, request.body)
     assert [item["id"] for item in deliveries(http, subscription["id"])] == [delivery["id"]]
     assert len(receiver.requests) == 1
+
+
+def make_member(http: httpx.Client, name: str, role: str = "member") -> httpx.Client:
+    """A user (a member unless told) with an API key, and an HTTP client that calls the API as that user."""
+    assert http.post("/api/users", json={"name": name, "role": role}).status_code == 201
+    made = http.post("/api/keys", json={"name": f"{name}-key", "user": name})
+    assert made.status_code == 201, made.text
+    return httpx.Client(
+        base_url=str(http.base_url), timeout=10, headers={"Authorization": f"Bearer {made.json()['key']}"}
+    )
+
+
+def test_a_members_webhook_fires_for_its_own_jobs_only_an_admins_for_any(http: httpx.Client) -> None:
+    """Alice's webhook gets her job only, the admin's both; Bob cannot see Alice's, a viewer cannot subscribe."""
+    with (
+        running_receiver() as alice_receiver,
+        running_receiver() as admin_receiver,
+        make_member(http, "alice") as alice,
+        make_member(http, "bob") as bob,
+        make_member(http, "vera", role="viewer") as vera,
+    ):
+        assert vera.post("/api/webhooks", json={"url": alice_receiver.url}).status_code == 403
+        alice_sub = subscribe(alice, alice_receiver.url, ["job.succeeded"])
+        admin_sub = subscribe(http, admin_receiver.url, ["job.succeeded"])
+        assert alice_sub["owner"] == "alice" and admin_sub["owner"] is None
+        bobs_job = submit_and_finish(bob)
+        alices_job = submit_and_finish(alice)
+        admin_receiver.wait_for(2)
+        (alice_request,) = alice_receiver.wait_for(1)
+        wait_delivery(alice, alice_sub["id"])
+
+        assert bob.get(f"/api/webhooks/{alice_sub['id']}").status_code == 404
+        assert bob.delete(f"/api/webhooks/{alice_sub['id']}").status_code == 404
+        assert [sub["id"] for sub in alice.get("/api/webhooks").json()["webhooks"]] == [alice_sub["id"]]
+        listed = {sub["id"] for sub in http.get("/api/webhooks").json()["webhooks"]}
+        assert {alice_sub["id"], admin_sub["id"]} <= listed
+
+    assert json.loads(alice_request.body)["job"]["id"] == alices_job["id"]
+    assert len(alice_receiver.requests) == 1
+    seen_by_admin = {json.loads(request.body)["job"]["id"] for request in admin_receiver.requests}
+    assert seen_by_admin == {alices_job["id"], bobs_job["id"]}

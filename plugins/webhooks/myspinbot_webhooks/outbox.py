@@ -108,7 +108,7 @@ class EventFanout:
         return self._fan_out("batch.finished", f"batch:{batch_id}", last_job, extra)
 
     def _fan_out(self, event: str, event_key: str, job: Job, extra: dict[str, Any]) -> list[str]:
-        owner = getattr(job, "owner", None)
+        owner = job.owner or None
         wanted = [
             sub
             for sub in parse_subscriptions(self.client.hgetall(SUBSCRIPTIONS))

@@ -1,8 +1,10 @@
 """`/api/webhooks`: subscribe, list, delete, see recent deliveries, send a test ping.
 
-The kernel mounts these routes behind authentication; a subscription fires for every job
-(owner None), so only admins manage webhooks: a member's or viewer's call is 403 (otherwise a
-member could have every other member's job events posted to it).
+The kernel authenticates every call before these routes run. An admin's subscription has no
+owner and fires for every job; a member's is owned by the member and fires for its own jobs
+only (the owner is matched against each job's `owner` when the event is fanned out). A member
+sees and manages only its own subscriptions (another's answers 404, as if it did not exist);
+viewers only read jobs and get 403 here.
 """
 
 from __future__ import annotations
@@ -10,12 +12,12 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 
-from myspinbot import Kernel, Role, principal_of
+from myspinbot import Kernel, Principal, Role, principal_of
 from myspinbot_webhooks.config import PING_EVENT
 from myspinbot_webhooks.models import (
     CreatedWebhook,
@@ -39,7 +41,7 @@ ERROR_SHAPE = 'the common error body `{"error": {"status", "code", "message", "d
 ERRORS = {
     400: "Malformed body",
     401: "Missing or wrong API key",
-    403: "Only admins manage webhooks",
+    403: "Viewers do not manage webhooks",
     404: "No such webhook",
     422: "A refused URL, unknown events or job types; `details` names the field",
 }
@@ -63,24 +65,39 @@ def not_found(subscription_id: str) -> HTTPException:
     return HTTPException(404, f"no webhook {subscription_id!r}; GET /api/webhooks lists them")
 
 
-async def existing(runtime: WebhookRuntime, subscription_id: str) -> StoredSubscription:
+async def webhook_manager(request: Request) -> Principal:
+    """The caller, if it may manage webhooks (admins and members); 403 for viewers."""
+    principal = principal_of(request)
+    if not principal.may_act:
+        raise HTTPException(403, f"viewers do not manage webhooks; {principal.name} is {principal.role.value}")
+    return principal
+
+
+ManagerDep = Annotated[Principal, Depends(webhook_manager)]
+
+
+def owner_for(principal: Principal) -> str | None:
+    """Whose jobs a new subscription fires for: an admin's every job (None), a member's its own."""
+    return None if principal.role is Role.ADMIN else principal.name
+
+
+def may_see(principal: Principal, subscription: Webhook) -> bool:
+    """Admins see every subscription; a member only its own."""
+    return principal.role is Role.ADMIN or subscription.owner == principal.name
+
+
+async def existing(runtime: WebhookRuntime, subscription_id: str, principal: Principal) -> StoredSubscription:
+    """The subscription, or 404 when it does not exist or is another member's."""
     subscription = await runtime.outbox.subscription(subscription_id)
-    if subscription is None:
+    if subscription is None or not may_see(principal, subscription):
         raise not_found(subscription_id)
     return subscription
-
-
-async def admins_only(request: Request) -> None:
-    """403 unless the caller (authenticated by the kernel before this runs) is an admin."""
-    principal = principal_of(request)
-    if principal.role != Role.ADMIN:
-        raise HTTPException(403, f"only admins manage webhooks; {principal.name} is {principal.role.value}")
 
 
 def build_webhook_router(kernel: Kernel) -> APIRouter:
     """The webhook routes of one kernel."""
     runtime = runtime_for(kernel)
-    router = APIRouter(prefix="/api/webhooks", tags=["webhooks"], dependencies=[Depends(admins_only)])
+    router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
 
     @router.post(
         "",
@@ -89,7 +106,7 @@ def build_webhook_router(kernel: Kernel) -> APIRouter:
         summary="Subscribe a URL to job events",
         responses=INVALID,
     )
-    async def subscribe(request: NewWebhook) -> CreatedWebhook:
+    async def subscribe(request: NewWebhook, principal: ManagerDep) -> CreatedWebhook:
         try:
             await resolve_target(request.url, runtime.settings)
         except UnsafeUrl as error:
@@ -103,7 +120,7 @@ def build_webhook_router(kernel: Kernel) -> APIRouter:
             events=request.events,
             job_types=sorted(set(request.job_types)),
             description=request.description,
-            owner=None,
+            owner=owner_for(principal),
             created_at=utc_time(time.time()),
             secret=new_secret(),
         )
@@ -119,12 +136,13 @@ def build_webhook_router(kernel: Kernel) -> APIRouter:
         summary="List subscriptions (secrets are never shown again)",
         responses=documented(),
     )
-    async def list_subscriptions() -> WebhookList:
-        return WebhookList(webhooks=[sub.public() for sub in await runtime.outbox.subscriptions()])
+    async def list_subscriptions(principal: ManagerDep) -> WebhookList:
+        subscriptions = await runtime.outbox.subscriptions()
+        return WebhookList(webhooks=[sub.public() for sub in subscriptions if may_see(principal, sub)])
 
     @router.get("/{subscription_id}", response_model=Webhook, summary="One subscription", responses=NOT_FOUND)
-    async def show(subscription_id: str) -> Webhook:
-        return (await existing(runtime, subscription_id)).public()
+    async def show(subscription_id: str, principal: ManagerDep) -> Webhook:
+        return (await existing(runtime, subscription_id, principal)).public()
 
     @router.delete(
         "/{subscription_id}",
@@ -132,7 +150,8 @@ def build_webhook_router(kernel: Kernel) -> APIRouter:
         summary="Delete a subscription; pending deliveries stop",
         responses=NOT_FOUND,
     )
-    async def unsubscribe(subscription_id: str) -> Response:
+    async def unsubscribe(subscription_id: str, principal: ManagerDep) -> Response:
+        await existing(runtime, subscription_id, principal)
         if not await runtime.outbox.remove_subscription(subscription_id):
             raise not_found(subscription_id)
         log.info("webhooks: deleted %s", subscription_id)
@@ -144,8 +163,8 @@ def build_webhook_router(kernel: Kernel) -> APIRouter:
         summary="Recent deliveries and their attempts",
         responses=NOT_FOUND,
     )
-    async def deliveries(subscription_id: str) -> WebhookDeliveryList:
-        await existing(runtime, subscription_id)
+    async def deliveries(subscription_id: str, principal: ManagerDep) -> WebhookDeliveryList:
+        await existing(runtime, subscription_id, principal)
         return WebhookDeliveryList(
             deliveries=[delivery.public() for delivery in await runtime.outbox.recent(subscription_id)]
         )
@@ -157,8 +176,8 @@ def build_webhook_router(kernel: Kernel) -> APIRouter:
         summary="Send a signed `ping` delivery",
         responses=NOT_FOUND,
     )
-    async def send_test(subscription_id: str) -> WebhookDelivery:
-        subscription = await existing(runtime, subscription_id)
+    async def send_test(subscription_id: str, principal: ManagerDep) -> WebhookDelivery:
+        subscription = await existing(runtime, subscription_id, principal)
         now = time.time()
         delivery_id = "whd_" + uuid.uuid4().hex[:24]
         body = delivery_body(PING_EVENT, delivery_id, None, runtime.public_url, now)
