@@ -14,6 +14,14 @@ from tests.kernel.test_errors import assert_error_shape
 from tests.support.processes import ServiceProcess
 
 
+def metric_value(text: str, series: str) -> float:
+    """The value of one series in Prometheus text (0 when absent)."""
+    for line in text.splitlines():
+        if line.startswith(series + " "):
+            return float(line.split()[-1])
+    return 0.0
+
+
 def test_a_wrong_password_storm_gets_429_with_retry_after(
     api: TestClient, people: People, auth_settings: Settings
 ) -> None:
@@ -28,6 +36,11 @@ def test_a_wrong_password_storm_gets_429_with_retry_after(
     assert people.bob.password not in refused.text
     # Keys are not passwords: bob's valid API key still works during the storm.
     assert api.get("/api/auth/me", headers=people.bob.headers).status_code == 200
+    # /metrics counts both, with reasons as labels and nothing secret (no user name, no password).
+    metrics = api.get("/metrics").text
+    assert metric_value(metrics, 'myspinbot_auth_failures_total{reason="password"}') >= auth_settings.auth_max_failures
+    assert metric_value(metrics, 'myspinbot_auth_throttled_total{scope="user"}') >= 1
+    assert people.bob.name not in metrics and people.bob.password not in metrics
 
 
 def test_a_wrong_key_storm_gets_429_and_valid_keys_still_pass(

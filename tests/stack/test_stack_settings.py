@@ -53,3 +53,13 @@ def test_env_lists_every_variable_the_compose_file_reads() -> None:
     """.env documents each `${VAR}` of docker-compose.yml, and nothing else."""
     used = set(INTERPOLATED.findall(COMPOSE_FILE.read_text())) - {"COMPOSE_PROJECT_NAME"}
     assert set(env_file_values(REPO_ROOT / ".env")) == used
+
+
+def test_compose_turns_auth_on_for_the_api(stack: dict[str, Any]) -> None:
+    """The API container has MYSPINBOT_AUTH=on and a bootstrap token, so /api/* and /ws refuse anonymous
+    requests whatever address it listens on; the token has no default (the stack does not start without it)."""
+    environment: dict[str, str] = stack["services"]["api"]["environment"]
+    settings = as_settings(environment)
+    assert environment["MYSPINBOT_AUTH"] == "on" and settings.auth_required
+    assert settings.api_token is not None
+    assert "MYSPINBOT_API_TOKEN:?" in COMPOSE_FILE.read_text()

@@ -22,7 +22,7 @@ from urllib.parse import urlparse
 
 from myspinbot.cli.procs import child_preexec, http_ok, wait_until
 from myspinbot.cli.redis_server import RedisNotFound, RedisProcess, RedisStartFailed, redis_answers
-from myspinbot.core.settings import Settings
+from myspinbot.core.settings import Settings, load_settings
 
 COLORS = ["\033[36m", "\033[35m", "\033[33m", "\033[32m"]
 RESET = "\033[0m"
@@ -148,6 +148,16 @@ def run_dev_stack(
         say("all stopped")
 
 
+def auth_banner(settings: Settings) -> str:
+    """What `make dev` says about authentication: on loopback it may run without, and says so."""
+    if settings.auth_required:
+        return "auth is ON: send your API key (MYSPINBOT_API_KEY); MYSPINBOT_API_TOKEN is the bootstrap admin key"
+    return (
+        "auth is OFF (loopback only): every caller is the local admin. Set MYSPINBOT_API_TOKEN "
+        "or MYSPINBOT_AUTH=on before sharing this machine's ports"
+    )
+
+
 async def supervise(redis_url: str, api_port: int, ui_port: int, with_ui: bool) -> int:
     cli = [sys.executable, "-m", "myspinbot.cli"]
     env = {
@@ -182,6 +192,7 @@ async def supervise(redis_url: str, api_port: int, ui_port: int, with_ui: bool) 
             + (f" · dashboard http://127.0.0.1:{ui_port}" if with_ui else "")
             + " · Ctrl-C stops all"
         )
+        say(auth_banner(load_settings()))
         exits = [asyncio.create_task(child.process.wait()) for child in started if child.process]
         stopper = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait([*exits, stopper], return_when=asyncio.FIRST_COMPLETED)

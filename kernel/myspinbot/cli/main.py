@@ -16,6 +16,7 @@ from myspinbot.core.plugins import PluginError
 from myspinbot.core.settings import Settings, SettingsError, load_settings
 
 COMMAND_ENTRY_POINTS = "myspinbot.commands"
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 def settings_or_exit() -> Settings:
@@ -31,6 +32,17 @@ def cmd_api(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = settings_or_exit()
+    if args.host not in LOOPBACK_HOSTS:
+        if settings.auth == "off":
+            print(
+                f"myspinbot: MYSPINBOT_AUTH=off is refused on {args.host}: beyond loopback anyone could call "
+                "the API; use MYSPINBOT_AUTH=on (or auto) with MYSPINBOT_API_TOKEN",
+                file=sys.stderr,
+            )
+            return 2
+        # 'auto' means on beyond loopback; the ASGI factory reads the settings again from the environment.
+        os.environ["MYSPINBOT_AUTH"] = "on"
+        settings = settings_or_exit()
     try:
         from myspinbot.api.app import create_app
 

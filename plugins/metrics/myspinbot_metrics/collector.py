@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
 from myspinbot import DURATION_BUCKETS, JobStats, LiveStats
+
+if TYPE_CHECKING:
+    from myspinbot.core.auth import Authenticator
 
 FINAL_STATES = ("succeeded", "failed", "cancelled")
 
@@ -26,8 +30,9 @@ class Snapshot:
 class JobCollector(Collector):
     """Reports the latest snapshot; the /metrics endpoint refreshes it before each scrape."""
 
-    def __init__(self, live: LiveStats) -> None:
+    def __init__(self, live: LiveStats, authenticator: Authenticator | None = None) -> None:
         self.live = live
+        self.authenticator = authenticator
         self.snapshot = Snapshot()
 
     def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily | HistogramMetricFamily]:
@@ -107,3 +112,27 @@ class JobCollector(Collector):
         telemetry_frames.add_metric(["sent"], self.live.telemetry_frames_sent)
         telemetry_frames.add_metric(["skipped"], self.live.telemetry_frames_skipped)
         yield telemetry_frames
+        yield from self.auth_metrics()
+
+    def auth_metrics(self) -> Iterator[CounterMetricFamily]:
+        """Refused authentications and 429s of this API process (labels are reasons, never secrets or names)."""
+        authenticator = self.authenticator
+        if authenticator is None:
+            return
+        failures = CounterMetricFamily(
+            "myspinbot_auth_failures",
+            "Requests and WebSockets refused with 401 by this API process, by reason (missing, invalid, password)",
+            labels=["reason"],
+        )
+        for reason in ("missing", "invalid", "password"):
+            failures.add_metric([reason], authenticator.failures_by_reason.get(reason, 0))
+        yield failures
+        throttled = CounterMetricFamily(
+            "myspinbot_auth_throttled",
+            "429s of this API process: too many failed attempts (per user or address) or the per-user job cap",
+            labels=["scope"],
+        )
+        for scope in ("user", "address"):
+            throttled.add_metric([scope], authenticator.throttled_by_scope.get(scope, 0))
+        throttled.add_metric(["active_jobs_cap"], authenticator.capped)
+        yield throttled

@@ -20,7 +20,7 @@ SCRAPE_TIMEOUT_SECONDS = 3.0
 def install_metrics(app: FastAPI, kernel: Kernel) -> None:
     """Instrument every HTTP handler and add `/metrics` on a registry of our own."""
     registry = CollectorRegistry(auto_describe=True)
-    collector = JobCollector(kernel.live_stats)
+    collector = JobCollector(kernel.live_stats, kernel.authenticator)
     registry.register(collector)
     Instrumentator(
         registry=registry,
