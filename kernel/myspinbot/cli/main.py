@@ -181,6 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
     plugins.add_argument("--json", action="store_true")
     plugins.set_defaults(func=cmd_plugins)
 
+    from myspinbot.cli import accounts
+
+    accounts.register(commands)
     add_command_plugins(commands)
     return parser
 
