@@ -21,6 +21,10 @@ class Plan:
     fanout_seconds: float
     fanout_warmup_seconds: float  # events at the first rate right after connecting, reported apart
     bare_acks_late: bool = True  # also measure bare Celery with our reliability settings
+    telemetry_jobs: int = 4  # metric jobs run at once in the ingest measurement (case 7)
+    telemetry_points: int = 50_000  # points per job
+    telemetry_watchers: int = 100  # /ws clients watching one job's coalesced metrics
+    telemetry_watch_seconds: float = 5.0
 
 
 FULL = Plan(
@@ -70,6 +74,10 @@ SMOKE = Plan(
     fanout_seconds=0.5,
     fanout_warmup_seconds=0.5,
     bare_acks_late=False,
+    telemetry_jobs=2,
+    telemetry_points=2_000,
+    telemetry_watchers=10,
+    telemetry_watch_seconds=1.5,
 )
 
 PLANS = {plan.name: plan for plan in (FULL, QUICK, SMOKE)}

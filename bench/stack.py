@@ -18,7 +18,7 @@ from tests.support.supervisor import LoggedProcess
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BENCH_PLUGINS = "bench.jobtypes"
-OUR_QUEUES = "noop,events"
+OUR_QUEUES = "noop,events,metrics"
 
 
 class Child(LoggedProcess):

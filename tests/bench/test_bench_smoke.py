@@ -15,11 +15,11 @@ from bench.stats import run_fast
 
 @pytest.mark.slow
 def test_every_case_produces_numbers_a_table_and_json(tmp_path: Path) -> None:
-    """A smoke-sized run measures all six cases and writes them as JSON (no timing is asserted)."""
+    """A smoke-sized run measures all seven cases and writes them as JSON (no timing is asserted)."""
     report = run_fast(run_bench(SMOKE, "pytest tests/bench"))
     data = json.loads(report.write(tmp_path).read_text())
 
-    assert {row["case"].split()[0] for row in data["rows"]} == {"1", "2", "3", "4", "5", "6"}
+    assert {row["case"].split()[0] for row in data["rows"]} == {"1", "2", "3", "4", "5", "6", "7"}
     for row in data["rows"]:
         if row["metric"].startswith("not measured:"):  # the Node peer where npm cannot be reached
             assert row["case"].startswith("6"), row
