@@ -55,4 +55,7 @@ def test_example_plugin_job_type_runs_through_a_worker(stack_with_example: LiveS
         assert job.step == job.total == 3
         (saved,) = api.download(job.id, tmp_path)
         assert saved.read_text() == "done"
+        sharpness = api.metrics(job.id).get("sharpness")
+        assert sharpness is not None and sharpness.steps == [1, 2, 3]
+        assert [line.message for line in api.logs(job.id).lines] == ["upscaling by 3"]
         assert Path(stack_with_example.data_dir, "jobs", job.id, "artifacts", "out.txt").is_file()
