@@ -87,6 +87,7 @@ def test_notifications_page_adds_a_webhook_sends_a_test_and_shows_deliveries(
             receiver.wait_for(2)
             succeeded = page.locator('[flt-semantics-identifier^="delivery-succeeded-"]')
             poll(lambda: succeeded.count() == 2, 15, "the job's delivery to show as succeeded")
+            page.set_viewport_size({"width": LAPTOP["width"], "height": 1100})  # both delivery rows in view
             ui.shot("notifications-03-deliveries")
 
             page.get_by_role("button", name="I have saved it").click()

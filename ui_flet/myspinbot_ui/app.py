@@ -365,6 +365,8 @@ class Dashboard:
         self.page.services.append(service)
 
     def _resized(self, event: ft.PageResizeEvent) -> None:
+        if self.showing_notifications or self.router.active:
+            return  # another page is shown; show_board lays the board out afresh on the way back
         if self.layout.arrange(event.width):
             self.page.update()
 
