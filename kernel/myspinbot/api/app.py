@@ -69,7 +69,7 @@ def create_app(settings: Settings, pm: pluggy.PluginManager | None = None, *, ke
     broker = BrokerQueues(publisher)
     kernel.broker = broker
     gateway = EventGateway(kernel.store, settings.ws_outbox_size, kernel.live_stats)
-    relay = TelemetryRelay(kernel.store.telemetry, gateway, kernel.live_stats)
+    relay = TelemetryRelay(kernel.store.telemetry, gateway, kernel.live_stats, jobs=kernel.store)
     maintenance = Maintenance(kernel, publisher, settings.maintenance_seconds)
     queues = QueueService(kernel, broker)
     queue_feed = QueueFeed(queues, gateway)

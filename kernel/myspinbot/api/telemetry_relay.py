@@ -2,7 +2,8 @@
 
 Telemetry is not the state stream: it is never replayed (a client reads what it missed from
 `/api/jobs/{id}/metrics|logs|preview`) and it only goes to clients that subscribed to the job by
-id (a job page, `myspinbot watch ID`), never to a watch of every job. Per job, metric notices
+id (a job page, `myspinbot watch ID`), never to a watch of every job, and to a member only for
+its own jobs. Per job, metric notices
 are merged into the latest value of each name and sent at most `1 / interval` times a second
 whatever the rate points arrive at; log lines are sent in batches at the same pace; artifact and
 preview notices keep their order. A client whose outbox is half full gets no telemetry until it
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from myspinbot.api.gateway import EventGateway, GatewayClient
+from myspinbot.core.jobtypes import JobReader
 from myspinbot.core.kernel import LiveStats
 from myspinbot.core.store import StoreUnavailable
 from myspinbot.core.telemetry import TelemetryKind, TelemetryNotice, TelemetryStore
@@ -29,6 +31,7 @@ SEND_INTERVAL = 0.25
 READ_BLOCK_MS = 1000
 READ_BATCH = 1000
 MAX_LOG_LINES_PER_FRAME = 500
+MAX_KNOWN_OWNERS = 10_000
 
 
 @dataclass
@@ -72,10 +75,19 @@ class TelemetryRelay:
     """One per API process, next to the event gateway and sharing its clients."""
 
     def __init__(
-        self, store: TelemetryStore, gateway: EventGateway, stats: LiveStats, interval: float = SEND_INTERVAL
+        self,
+        store: TelemetryStore,
+        gateway: EventGateway,
+        stats: LiveStats,
+        interval: float = SEND_INTERVAL,
+        jobs: JobReader | None = None,
     ) -> None:
         self.store = store
         self.gateway = gateway
+        self.jobs = jobs
+        # Owner of each watched job, so a member never gets telemetry of another member's job
+        # (state events are filtered the same way by the gateway). Bounded: cleared when large.
+        self.owners: dict[str, str] = {}
         self.stats = stats
         self.interval = interval
         self.pending: dict[str, PendingTelemetry] = {}
@@ -130,6 +142,20 @@ class TelemetryRelay:
             for notice in notices:
                 if notice.job_id in watched:
                     self.pending.setdefault(notice.job_id, PendingTelemetry()).add(notice)
+            await self._learn_owners(set(self.pending) - set(self.owners))
+
+    async def _learn_owners(self, job_ids: set[str]) -> None:
+        if self.jobs is None or not job_ids:
+            return
+        if len(self.owners) > MAX_KNOWN_OWNERS:
+            self.owners.clear()
+        for job_id in job_ids:
+            try:
+                job = await self.jobs.get(job_id)
+            except StoreUnavailable:
+                return
+            if job is not None:
+                self.owners[job_id] = job.owner
 
     async def _send_loop(self) -> None:
         while not self._stopping:
@@ -145,9 +171,12 @@ class TelemetryRelay:
         clients = [c for c in self.gateway.clients if c.jobs is not None and c.live and not c.dropped]
         for job_id, waiting in pending.items():
             frames: list[str] | None = None
+            owner = self.owners.get(job_id)
             for client in clients:
                 if client.jobs is None or job_id not in client.jobs:
                     continue
+                if client.owner is not None and client.owner != owner:
+                    continue  # a member sees only its own jobs' telemetry (unknown owner: nobody's)
                 if frames is None:
                     frames = waiting.frames(job_id)
                 self._offer(client, frames)
