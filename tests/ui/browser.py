@@ -139,11 +139,11 @@ class DashboardPage:
     def submit(self) -> str:
         """Press "Submit job"; returns the short id of the job the page confirms (not an earlier one).
 
-        The line beside the button follows the job ("queued.", "running, 40%.", "succeeded."), so any
-        of its states confirms the submission.
+        The snack bar says "Job … submitted."; the line beside the button follows the job ("queued.",
+        "running, 40%.", "succeeded."), so any of these confirms the submission.
         """
         confirmations = self.page.get_by_text(
-            re.compile(r"^Job [0-9a-f]{8} (queued|running|succeeded|failed|cancelled)")
+            re.compile(r"^Job [0-9a-f]{8} (submitted|queued|running|succeeded|failed|cancelled)")
         )
         before = set(confirmations.all_inner_texts())
         self.page.get_by_role("button", name="Submit job").click()

@@ -21,7 +21,7 @@ from myspinbot.api.auth_routes import build_auth_router, build_login_router
 from myspinbot.api.batch_routes import build_batch_router
 from myspinbot.api.batches import BatchService
 from myspinbot.api.deps import current_principal
-from myspinbot.api.errors import install_error_handlers
+from myspinbot.api.errors import error_responses, install_error_handlers
 from myspinbot.api.gateway import EventGateway
 from myspinbot.api.job_routes import build_job_router
 from myspinbot.api.queue_feed import QueueFeed
@@ -136,7 +136,16 @@ def create_app(settings: Settings, pm: pluggy.PluginManager | None = None, *, ke
         owners.update({key: "kernel" for key in route_keys(router)})
     add_plugin_routes(app, kernel, protected, owners)
     kernel.pm.hook.instrument_app(app=app, kernel=kernel)
+    document_body_errors(app)
     return app
+
+
+def document_body_errors(app: FastAPI) -> None:
+    """Every route that reads a JSON body may answer 400 for one that does not parse: say so in
+    its OpenAPI entry, so the schema and the behaviour agree (schemathesis checks it)."""
+    for route in app.routes:
+        if isinstance(route, APIRoute) and route.body_field is not None and 400 not in route.responses:
+            route.responses.update(error_responses(400))
 
 
 def route_keys(router: APIRouter | FastAPI) -> dict[tuple[str, str], str]:

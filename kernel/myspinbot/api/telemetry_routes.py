@@ -22,7 +22,12 @@ async def job_metrics(
     job: ReadableJob,
     store: StoreDep,
     names: Annotated[
-        str | None, Query(description="Comma-separated metric names (default: every metric)", examples=["loss,lr"])
+        str | None,
+        Query(
+            description="Comma-separated metric names (default: every metric)",
+            examples=["loss,lr"],
+            pattern=METRIC_NAMES.pattern,  # in the schema too, so clients know the form before sending
+        ),
     ] = None,
     since_step: Annotated[int | None, Query(ge=-1, description="Only points after this step")] = None,
     max_points: Annotated[
