@@ -21,7 +21,7 @@ from myspinbot.api.auth_routes import build_auth_router, build_login_router
 from myspinbot.api.batch_routes import build_batch_router
 from myspinbot.api.batches import BatchService
 from myspinbot.api.deps import current_principal
-from myspinbot.api.errors import error_responses, install_error_handlers
+from myspinbot.api.errors import install_error_handlers
 from myspinbot.api.gateway import EventGateway
 from myspinbot.api.job_routes import build_job_router
 from myspinbot.api.queue_feed import QueueFeed
@@ -141,11 +141,25 @@ def create_app(settings: Settings, pm: pluggy.PluginManager | None = None, *, ke
 
 
 def document_body_errors(app: FastAPI) -> None:
-    """Every route that reads a JSON body may answer 400 for one that does not parse: say so in
-    its OpenAPI entry, so the schema and the behaviour agree (schemathesis checks it)."""
-    for route in app.routes:
-        if isinstance(route, APIRoute) and route.body_field is not None and 400 not in route.responses:
-            route.responses.update(error_responses(400))
+    """Every operation that reads a request body may answer 400 for one that does not parse: say so
+    in the OpenAPI document, so the schema and the behaviour agree (schemathesis checks it)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            body_error = {
+                "description": "Malformed request body",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+            }
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    if isinstance(operation, dict) and "requestBody" in operation:
+                        operation.setdefault("responses", {}).setdefault("400", body_error)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def route_keys(router: APIRouter | FastAPI) -> dict[tuple[str, str], str]:
