@@ -21,7 +21,7 @@ from myspinbot.cli.procs import free_port
 from tests.containers.engine import ApiService, EngineError, install_engine, missing_tools
 from tests.containers.health_ticker import HealthTicker
 from tests.containers.images import build, ensure_base, project_images, scratch_dir, stand_in_images
-from tests.containers.stack import ComposeStack
+from tests.containers.stack import ComposeStack, project_name, remove_stale_projects
 from tests.containers.through_traefik import names_on_loopback, wait_routed
 from tests.stack.stack_tools import find_tool, in_ci
 
@@ -135,10 +135,11 @@ def compose_stack(
         compose,
         container_engine.url,
         str(container_engine.socket),
-        project=f"myspinbot-ct{os.getpid()}",
+        project=project_name(),
         https_port=free_port(),
         http_port=free_port(),
     )
+    remove_stale_projects(compose, container_engine.url, str(container_engine.socket))
     ticker = HealthTicker(str(container_engine.socket), stack.project).start()
     _ACTIVE.append(stack)
     _TICKERS[stack.project] = ticker

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.containers.engine import REPO_ROOT, EngineError, inspect, podman
+from tests.containers.engine import REPO_ROOT, EngineError, podman
 
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 OVERRIDE_FILE = REPO_ROOT / "tests" / "containers" / "compose.override.yml"
@@ -94,8 +94,10 @@ class ComposeStack:
         argv = ["ps", "-a", "--format", "{{.ID}}"]
         for label in labels:
             argv += ["--filter", label]
-        found = [inspect("container", cid) for cid in podman(*argv).stdout.split()]
-        present = [c for c in found if c]
+        ids = podman(*argv).stdout.split()
+        # One `podman inspect` for all of them: each podman call costs a second on a busy machine.
+        result = podman("container", "inspect", *ids, check=False) if ids else None
+        present: list[dict[str, Any]] = json.loads(result.stdout) if result and result.stdout.strip() else []
         return sorted(present, key=lambda c: (c["Config"]["Labels"].get("com.docker.compose.service", ""), _number(c)))
 
     def container(self, service: str, number: int = 1) -> dict[str, Any]:
@@ -139,6 +141,44 @@ class ComposeStack:
             names = podman(kind, "ls", "-q", "--filter", label, check=False).stdout.split()
             if names:
                 podman(kind, "rm", "-f", *names, check=False)
+
+
+PROJECT_PREFIX = "myspinbot-ct"
+
+
+def project_name() -> str:
+    """This test run's compose project: named after our PID, so a later run can tell it is stale."""
+    return f"{PROJECT_PREFIX}{os.getpid()}"
+
+
+def remove_stale_projects(compose_bin: Path, docker_host: str, socket_path: str) -> list[str]:
+    """Remove what earlier runs that died without cleaning up (a SIGKILLed pytest) left on the engine."""
+    found = podman(
+        "ps",
+        "-a",
+        "--filter",
+        "label=com.docker.compose.project",
+        "--format",
+        '{{index .Labels "com.docker.compose.project"}}',
+        check=False,
+    ).stdout.split()
+    stale = []
+    for project in sorted(set(found)):
+        pid = project.removeprefix(PROJECT_PREFIX)
+        if project.startswith(PROJECT_PREFIX) and pid.isdigit() and not _alive(int(pid)):
+            ComposeStack(compose_bin, docker_host, socket_path, project, 0, 0).remove_everything()
+            stale.append(project)
+    return stale
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _number(container: dict[str, Any]) -> int:

@@ -37,29 +37,32 @@ def test_built_images_are_reused_only_while_their_inputs_are_unchanged(container
 
 
 def test_api_and_worker_run_as_non_root(compose_stack: ComposeStack) -> None:
-    """Every API and worker container runs its process as the image's unprivileged `myspinbot` user."""
+    """Every API and worker container runs its processes as the image's unprivileged `myspinbot` user."""
     for service, number in APP_CONTAINERS:
         assert compose_stack.container(service, number)["Config"]["User"] == "myspinbot", service
-        uid, user = compose_stack.exec(service, "sh", "-c", "id -u; id -un", number=number).split()
+        # The user, and the owner of every process (the init of `init: true`, the app, its pool).
+        uid, user, *owners = compose_stack.exec(
+            service, "sh", "-c", "id -u; id -un; stat -c %u /proc/[0-9]*", number=number
+        ).split()
         assert uid != "0" and user == "myspinbot", (service, number, uid, user)
-        # Every process of the container (the init of `init: true`, the app, its pool) is unprivileged.
-        owners = set(compose_stack.exec(service, "sh", "-c", "stat -c %u /proc/[0-9]*", number=number).split())
-        assert owners == {uid}, (service, number, owners)
+        assert set(owners) == {uid}, (service, number, owners)
 
 
 def test_api_and_worker_write_their_shared_volume(compose_stack: ComposeStack) -> None:
-    """Each app container writes into /data (the app-data volume), and every other one reads what all wrote."""
+    """Each app container writes into /data (the app-data volume) and reads what the one before it wrote."""
     run = uuid.uuid4().hex[:8]
-    names = [f"probe-{run}-{service}-{number}" for service, number in APP_CONTAINERS]
+    names = [f"/data/probe-{run}-{service}-{number}" for service, number in APP_CONTAINERS]
     try:
-        for (service, number), name in zip(APP_CONTAINERS, names, strict=True):
-            compose_stack.exec(service, "sh", "-c", f"echo {name} > /data/{name}", number=number)
-        for service, number in APP_CONTAINERS:
-            read = compose_stack.exec(service, "cat", *(f"/data/{name}" for name in names), number=number)
-            assert read.split() == names, (service, number)
+        for index, (service, number) in enumerate(APP_CONTAINERS):
+            # Write this container's file and read the previous container's, in one exec.
+            script = f"echo {names[index]} > {names[index]}" + (f" && cat {names[index - 1]}" if index else "")
+            read = compose_stack.exec(service, "sh", "-c", script, number=number)
+            if index:
+                assert read.strip() == names[index - 1], (service, number)
+        assert compose_stack.exec("api", "cat", *names).split() == names  # the first reads every one
     finally:
-        compose_stack.exec("api", "rm", "-f", *(f"/data/{name}" for name in names))
-    assert compose_stack.exec("api", "stat", "-c", "%U", "/data").strip() == "myspinbot"
+        owner = compose_stack.exec("api", "sh", "-c", f"rm -f {' '.join(names)}; stat -c %U /data").strip()
+    assert owner == "myspinbot"
 
 
 def test_images_carry_the_hash_of_their_inputs(compose_stack: ComposeStack) -> None:
