@@ -59,7 +59,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
         yield live
 
 
-def exercise(operation: Operation, mode: GenerationMode, base_url: str, run_seed: int) -> tuple[int, str | None]:
+def exercise(
+    operation: Operation, mode: GenerationMode, base_url: str, run_seed: int, headers: dict[str, str] = AUTH
+) -> tuple[int, str | None]:
     """Run one operation's generated cases; returns how many ran and the first failure, if any."""
     ran = 0
     excluded = SUBMISSION_EXCLUDED_CHECKS if is_submission(operation) else []
@@ -72,7 +74,7 @@ def exercise(operation: Operation, mode: GenerationMode, base_url: str, run_seed
     def check(case: schemathesis.Case[Any]) -> None:
         nonlocal ran
         ran += 1
-        case.call_and_validate(base_url=base_url, headers=AUTH, excluded_checks=excluded, timeout=5)
+        case.call_and_validate(base_url=base_url, headers=headers, excluded_checks=excluded, timeout=5)
 
     try:
         check()

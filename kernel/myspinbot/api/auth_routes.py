@@ -74,7 +74,7 @@ def account_error(error: AccountError) -> ApiError:
 
 def build_login_router() -> APIRouter:
     """`POST /api/auth/login`: the one route under /api/ that takes no key."""
-    router = APIRouter(prefix="/api/auth", tags=["identity"], responses=error_responses(401, 422, 429, 503))
+    router = APIRouter(prefix="/api/auth", tags=["identity"], responses=error_responses(400, 401, 422, 429, 503))
 
     @router.post("/login", response_model=Session, summary="Log in with a user name and password")
     async def login(body: LoginRequest, request: Request, kernel: KernelDep) -> Session:
@@ -110,7 +110,7 @@ def build_login_router() -> APIRouter:
 
 def build_auth_router() -> APIRouter:
     """Who am I, logout, and a user's own keys (every caller; admins may name another user)."""
-    router = APIRouter(prefix="/api", tags=["identity"], responses=error_responses(401, 422, 429, 503))
+    router = APIRouter(prefix="/api", tags=["identity"], responses=error_responses(400, 401, 403, 404, 422, 429, 503))
 
     @router.get("/auth/me", response_model=Me, summary="Who the caller is")
     async def whoami(principal: PrincipalDep) -> Me:

@@ -42,7 +42,9 @@ class Revoked(BaseModel):
 
 def build_user_router() -> APIRouter:
     """The admin-only user routes."""
-    router = APIRouter(prefix="/api/users", tags=["identity"], responses=error_responses(401, 403, 404, 422, 429, 503))
+    router = APIRouter(
+        prefix="/api/users", tags=["identity"], responses=error_responses(400, 401, 403, 404, 422, 429, 503)
+    )
 
     @router.get("", response_model=list[User], summary="Every user")
     async def list_users(_: AdminDep, kernel: KernelDep) -> list[User]:
