@@ -139,7 +139,7 @@ class DashboardPage:
     def submit(self) -> str:
         """Press "Submit job"; returns the short id of the job the page confirms (not an earlier one).
 
-        The snack bar says "Job … submitted."; the line beside the button follows the job ("queued.",
+        The snack bar says "Job … queued."; the line beside the button follows the job ("queued.",
         "running, 40%.", "succeeded."), so any of these confirms the submission.
         """
         confirmations = self.page.get_by_text(

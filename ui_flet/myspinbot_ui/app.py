@@ -228,7 +228,7 @@ class Dashboard:
         else:
             self.board.apply(job)
             form.show_submitted(job)
-            self.notify(f"Job {short_id(job.id)} submitted.")
+            self.notify(f"Job {short_id(job.id)} queued.")
         finally:
             if batch is not None:
                 batch.remove()
