@@ -20,7 +20,7 @@ import pytest
 from myspinbot.cli.procs import free_port
 from tests.containers.engine import ApiService, EngineError, install_engine, missing_tools
 from tests.containers.health_ticker import HealthTicker
-from tests.containers.images import build, ensure_base, project_images, scratch_dir, stand_in_images
+from tests.containers.images import build, ensure_base, project_images, stand_in_images
 from tests.containers.stack import ComposeStack, project_name, remove_stale_projects
 from tests.containers.through_traefik import names_on_loopback, wait_routed
 from tests.stack.stack_tools import find_tool, in_ci
@@ -109,8 +109,10 @@ def container_images(container_engine: ApiService, tmp_path_factory: pytest.Temp
     logs = tmp_path_factory.mktemp("image-builds")
 
     def build_all() -> dict[str, bool]:
-        built = {"base": ensure_base(scratch_dir())}
-        specs = [*project_images(), *stand_in_images(traefik, scratch_dir())]
+        # Under pytest's temporary folders (the last few runs only), so nothing piles up in /tmp.
+        scratch = tmp_path_factory.mktemp("image-scratch")
+        built = {"base": ensure_base(scratch)}
+        specs = [*project_images(), *stand_in_images(traefik, scratch)]
         # Two at a time: the project's images spend most of their time waiting on pip downloads.
         with ThreadPoolExecutor(max_workers=2) as pool:
             for spec, was_built in zip(specs, pool.map(lambda s: build(s, logs), specs), strict=True):

@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -173,8 +172,3 @@ def stand_in_images(traefik_binary: Path, workdir: Path) -> list[ImageSpec]:
             (traefik_context / "traefik",),
         ),
     ]
-
-
-def scratch_dir() -> Path:
-    """A folder for build by-products (the base tarball, Traefik's build context)."""
-    return Path(tempfile.mkdtemp(prefix="myspinbot-images-"))
