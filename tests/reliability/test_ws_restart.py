@@ -52,13 +52,14 @@ class Follower:
             query = {"last_event_id": self.last_event_id}
             if self.jobs is not None:
                 query["jobs"] = ",".join(self.jobs)
+            # A key never travels in the URL: a header, or an auth first frame for clients without headers.
             headers = {"Authorization": f"Bearer {TOKEN}"} if self.token_in_header else {}
-            if not self.token_in_header:
-                query["token"] = TOKEN
             try:
                 async with connect(
                     f"{self.ws_url}?{urlencode(query)}", additional_headers=headers, open_timeout=3
                 ) as ws:
+                    if not self.token_in_header:
+                        await ws.send(json.dumps({"op": "auth", "key": TOKEN}))
                     self.connects += 1
                     async for raw in ws:
                         frame = json.loads(raw)
