@@ -132,6 +132,10 @@ class DashboardPage:
             self.page.wait_for_timeout(30)
         self.page.wait_for_timeout(300)
 
+    def scroll_form_to_submit(self) -> None:
+        """Scroll the form column down to its Submit row: Flutter exposes only what is on screen."""
+        self.wheel(120, 500, 4000)
+
     def open_more_settings(self) -> None:
         self.page.get_by_role("button", name=re.compile(r"^More settings")).click()
         self.page.wait_for_timeout(400)

@@ -83,6 +83,7 @@ def generate_and_preview(ui: DashboardPage) -> None:
     assert len(progress) >= 3 and progress == sorted(progress), f"the bar did not rise step by step: {progress}"
     poll(lambda: re.search(r"step (\d+)/\1 · done", ui.row_text(short_id)), 10, "the row to say done")
     # The line beside Submit follows the job: it says "succeeded." now, no longer "queued.".
+    ui.scroll_form_to_submit()
     ui.text(f"Job {short_id} succeeded.").wait_for(timeout=10_000)
     ui.shot("03-generate-done")
 
