@@ -19,8 +19,15 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
 from myspinbot.api.errors import ApiError, field_errors, invalid_params
-from myspinbot.api.submission import RawSubmission, Submitter, priority_of, read_request, rejected_param
-from myspinbot.api.uploads import discard_folder, group_uploads, store_uploads
+from myspinbot.api.submission import (
+    RawSubmission,
+    Submitter,
+    priority_of,
+    read_request,
+    rejected_param,
+    stage_inputs,
+)
+from myspinbot.api.uploads import group_uploads
 from myspinbot.core import lifecycle
 from myspinbot.core.identity import Principal
 from myspinbot.core.job_service import JobService
@@ -179,16 +186,5 @@ class Resubmitter:
         limits = self.submitter.limits
         matched = group_uploads(job_type, uploads, limits)
         staging: Path = self.kernel.settings.data_dir / "staging" / job_id
-        try:
-            stored = await store_uploads(matched, staging, limits) if matched else []
-            if job_type.inputs_check is not None:
-                try:
-                    job_type.inputs_check(stored)
-                except ParamError as error:
-                    raise rejected_param(error) from None
-            if stored:
-                folders.root.mkdir(parents=True, exist_ok=True)
-                shutil.move(staging, folders.inputs)
-        finally:
-            discard_folder(staging)
+        stored = await stage_inputs(job_type, matched, staging, folders, limits)
         return [path.name for path in stored]

@@ -7,6 +7,7 @@ import re
 import shutil
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import UploadFile
@@ -20,7 +21,7 @@ from myspinbot.core.identity import Principal
 from myspinbot.core.job_service import BrokerUnavailable, JobQueue, JobService
 from myspinbot.core.jobfiles import JobFolders
 from myspinbot.core.jobs import Job
-from myspinbot.core.jobtypes import JobType, ParamError
+from myspinbot.core.jobtypes import FileSpec, JobType, ParamError
 from myspinbot.core.kernel import Kernel
 from myspinbot.core.params import params_from_form, params_from_json
 from myspinbot.core.queueing import Priority
@@ -190,19 +191,7 @@ class Submitter:
         jobs_dir = self.kernel.settings.jobs_dir
         staging = self.kernel.settings.data_dir / "staging" / job_id
         folders = JobFolders.of(jobs_dir, job_id)
-        try:
-            stored = await store_uploads(matched, staging, self.limits) if matched else []
-            if job_type.inputs_check is not None:
-                try:
-                    job_type.inputs_check(stored)
-                except ParamError as error:
-                    raise rejected_param(error) from None
-            if stored:
-                folders.root.mkdir(parents=True, exist_ok=True)
-                shutil.move(staging, folders.inputs)
-        finally:
-            if matched:
-                discard_folder(staging)
+        stored = await stage_inputs(job_type, matched, staging, folders, self.limits)
 
         job = lifecycle.new_job(
             job_id,
@@ -246,3 +235,27 @@ class Submitter:
                 code="too_many_active_jobs",
                 headers={"Retry-After": "30"},
             )
+
+
+async def stage_inputs(
+    job_type: JobType,
+    matched: list[tuple[FileSpec, UploadFile]],
+    staging: Path,
+    folders: JobFolders,
+    limits: UploadLimits,
+) -> list[Path]:
+    """Write the uploads to a private staging folder, run the job type's `inputs_check`, and only
+    then move them under the job's folder: a rejected request leaves no file behind."""
+    try:
+        stored = await store_uploads(matched, staging, limits) if matched else []
+        if job_type.inputs_check is not None:
+            try:
+                job_type.inputs_check(stored)
+            except ParamError as error:
+                raise rejected_param(error) from None
+        if stored:
+            folders.root.mkdir(parents=True, exist_ok=True)
+            shutil.move(staging, folders.inputs)
+    finally:
+        discard_folder(staging)
+    return stored
