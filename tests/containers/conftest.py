@@ -1,6 +1,8 @@
 """The container tier's set-up, shared by its tests: the engine (installed, configured, its API
 served by a process of ours), the images (built once per run, reused only when their inputs are
-unchanged), and one compose stack brought up once and removed at the end, also after a failure.
+unchanged), and one compose stack brought up once and removed after the tier's last test, also
+after a failure. Package scope, not session: a stack left running while the rest of the suite runs
+takes the CPU the browser tests need.
 
 Time per step (engine, build, up, tests, down) is printed at the end of the run; container logs
 are attached to the report of any failed test of the tier.
@@ -86,7 +88,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(f"container tier: {steps}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def container_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiService]:
     """Podman (installed and configured by scripts/install-container-engine.sh) serving the Docker API."""
     if missing_tools():
@@ -100,7 +102,7 @@ def container_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiSe
     service.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def container_images(container_engine: ApiService, tmp_path_factory: pytest.TempPathFactory) -> dict[str, bool]:
     """Every image the stack runs, built once per run; {tag: built now (False: reused, inputs unchanged)}."""
     traefik = find_tool("traefik")
@@ -125,7 +127,7 @@ def container_images(container_engine: ApiService, tmp_path_factory: pytest.Temp
         pytest.fail(str(error), pytrace=False)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def compose_stack(
     container_engine: ApiService, container_images: dict[str, bool], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ComposeStack]:
@@ -166,7 +168,7 @@ def _up_and_routed(stack: ComposeStack) -> None:
     wait_routed(stack)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def health_ticker(compose_stack: ComposeStack) -> HealthTicker:
     """The ticker running the stack's health checks (it records when each container first passed)."""
     return _TICKERS[compose_stack.project]
