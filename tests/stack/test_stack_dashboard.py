@@ -33,6 +33,14 @@ PANEL_METRICS = {
     "WS Clients": {"myspinbot_ws_clients", "myspinbot_ws_messages_sent_total"},
     "HTTP Request Rate": {"http_requests_total"},
     "HTTP Latency": {"http_request_duration_seconds_bucket"},
+    "Queues Paused": {"myspinbot_queue_paused"},
+    "Auth Refusals": {"myspinbot_auth_failures_total", "myspinbot_auth_throttled_total"},
+    "Telemetry Points": {
+        "myspinbot_telemetry_points_ingested_total",
+        "myspinbot_telemetry_points_dropped_total",
+        "myspinbot_ws_telemetry_frames_total",
+    },
+    "Webhook Deliveries": {"myspinbot_webhook_deliveries_total", "myspinbot_webhook_pending"},
 }
 
 
@@ -172,6 +180,19 @@ SERIES_PER_REPLICA = {
     'http_request_duration_seconds_bucket{handler="/api/jobs/{id}",method="GET",le="0.5"}': ("0+360x10", "0+360x10"),
     'http_request_duration_seconds_bucket{handler="/api/jobs/{id}",method="GET",le="1"}': ("0+600x10", "0+600x10"),
     'http_request_duration_seconds_bucket{handler="/api/jobs/{id}",method="GET",le="+Inf"}': ("0+600x10", "0+600x10"),
+    'myspinbot_queue_paused{queue="generate"}': ("1x10", "1x10"),
+    'myspinbot_queue_paused{queue="train"}': ("0x10", "0x10"),
+    # auth figures are each replica's own: 1 + 2 wrong passwords per second, 0.5 + 0.5 429s
+    'myspinbot_auth_failures_total{reason="password"}': ("0+60x10", "0+120x10"),
+    'myspinbot_auth_failures_total{reason="missing"}': ("0+0x10", "0+0x10"),
+    'myspinbot_auth_throttled_total{scope="user"}': ("0+30x10", "0+30x10"),
+    # telemetry points and webhook deliveries are global (Redis): both replicas report the same
+    "myspinbot_telemetry_points_ingested_total": ("0+6000x10", "0+6000x10"),
+    "myspinbot_telemetry_points_dropped_total": ("0+0x10", "0+0x10"),
+    'myspinbot_ws_telemetry_frames_total{outcome="sent"}': ("0+240x10", "0+120x10"),
+    'myspinbot_webhook_deliveries_total{outcome="succeeded"}': ("0+6x10", "0+6x10"),
+    'myspinbot_webhook_deliveries_total{outcome="failed"}': ("0+0x10", "0+0x10"),
+    "myspinbot_webhook_pending": ("2x10", "2x10"),
     # scrapes are fast and many: they would pull the quantiles down if they were counted
     **{
         f'http_request_duration_seconds_bucket{{handler="/metrics",method="GET",le="{le}"}}': ("0+6000x10", "0+6000x10")
@@ -192,6 +213,14 @@ EXPECTED: dict[tuple[str, str], list[tuple[str, float]]] = {
     ("HTTP Request Rate", "A"): [('{handler="/api/jobs/{id}",status="2xx"}', 2)],
     ("HTTP Latency", "A"): [("{}", 0.375)],  # rank 10 of 20 in (0.25, 0.5]
     ("HTTP Latency", "B"): [("{}", 0.9375)],  # rank 19 of 20 in (0.5, 1]
+    ("Queues Paused", "A"): [('{queue="generate"}', 1), ('{queue="train"}', 0)],
+    ("Auth Refusals", "A"): [('{reason="password"}', 3), ('{reason="missing"}', 0)],  # 1 + 2 per second
+    ("Auth Refusals", "B"): [('{scope="user"}', 1)],  # 0.5 + 0.5 per second
+    ("Telemetry Points", "A"): [("{}", 100)],  # per second, not doubled by the second replica
+    ("Telemetry Points", "B"): [("{}", 0)],
+    ("Telemetry Points", "C"): [('{outcome="sent"}', 6)],  # 4 + 2 frames per second
+    ("Webhook Deliveries", "A"): [('{outcome="succeeded"}', 6), ('{outcome="failed"}', 0)],  # per minute
+    ("Webhook Deliveries", "B"): [("{}", 2)],
 }
 
 

@@ -36,6 +36,14 @@ CONTRACT_METRICS = (
     "myspinbot_ws_messages_sent_total",
     "http_requests_total",
     "http_request_duration_seconds_bucket",
+    "myspinbot_queue_paused",
+    "myspinbot_auth_failures_total",
+    "myspinbot_auth_throttled_total",
+    "myspinbot_telemetry_points_ingested_total",
+    "myspinbot_telemetry_points_dropped_total",
+    "myspinbot_ws_telemetry_frames_total",
+    "myspinbot_webhook_deliveries_total",
+    "myspinbot_webhook_pending",
 )
 
 
