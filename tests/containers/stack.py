@@ -42,6 +42,7 @@ class ComposeStack:
         env.update(
             DOCKER_HOST=self.docker_host,
             MYSPINBOT_API_TOKEN=API_TOKEN,
+            MYSPINBOT_SECRET_KEY="containers-tier-secret-key-0123456789",
             GRAFANA_ADMIN_PASSWORD="containers-tier-grafana-unused",
             MYSPINBOT_DOMAIN=DOMAIN,
             # Published on loopback only: nothing outside this machine reaches the test stack.

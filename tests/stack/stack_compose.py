@@ -16,6 +16,7 @@ COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 # Stand-ins for the secrets an operator must set; they satisfy the file's `${VAR:?...}` checks.
 TEST_SECRETS = {
     "MYSPINBOT_API_TOKEN": "stack-test-token-0123456789abcdef",
+    "MYSPINBOT_SECRET_KEY": "stack-test-secret-key-0123456789abcdef",
     "GRAFANA_ADMIN_PASSWORD": "stack-test-grafana-password",
 }
 

@@ -39,7 +39,7 @@ def test_compose_refuses_to_run_without_a_secret(compose_bin: Path, secret: str)
 
 
 def test_committed_env_holds_no_secret() -> None:
-    """.env leaves both secrets empty, so a fresh clone cannot start with a known token."""
+    """.env leaves every secret empty, so a fresh clone cannot start with a known token or key."""
     values = env_file_values(REPO_ROOT / ".env")
     for secret in TEST_SECRETS:
         assert values[secret] == ""

@@ -62,4 +62,6 @@ def test_compose_turns_auth_on_for_the_api(stack: dict[str, Any]) -> None:
     settings = as_settings(environment)
     assert environment["MYSPINBOT_AUTH"] == "on" and settings.auth_required
     assert settings.api_token is not None
+    assert settings.secret_key == environment["MYSPINBOT_SECRET_KEY"]
     assert "MYSPINBOT_API_TOKEN:?" in COMPOSE_FILE.read_text()
+    assert "MYSPINBOT_SECRET_KEY:?" in COMPOSE_FILE.read_text()
