@@ -10,14 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
+from myspinbot.api.stream_follower import follow_stream
 from myspinbot.core.jobs import JobEvent
 from myspinbot.core.kernel import LiveStats
-from myspinbot.core.store import JobStore, StoreUnavailable, stream_key
-
-log = logging.getLogger(__name__)
+from myspinbot.core.store import JobStore, stream_key
 
 READ_BLOCK_MS = 1000
 READ_BATCH = 500
@@ -164,27 +162,22 @@ class EventGateway:
             self._frozen_at = count
 
     async def _run(self) -> None:
-        backoff = 0.1
-        while not self._stopping:
-            try:
-                if not self.ready.is_set():
-                    self.position = await self.store.latest_event_id()
-                    self.ready.set()
-                events = await self.store.read_events(self.position, READ_BLOCK_MS, self.read_batch)
-                backoff = 0.1
-            except StoreUnavailable as error:
-                log.warning("event stream unreachable, retrying in %.1fs: %s", backoff, error)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
-                continue
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("event gateway read failed")
-                await asyncio.sleep(1.0)
-                continue
-            for event in events:
-                self.dispatch(event)
+        await follow_stream(
+            "event stream",
+            latest_id=self.store.latest_event_id,
+            read_after=lambda position: self.store.read_events(position, READ_BLOCK_MS, self.read_batch),
+            handle=self._dispatch_all,
+            stopping=lambda: self._stopping,
+            on_start=self._started_at,
+        )
+
+    def _started_at(self, position: str) -> None:
+        self.position = position
+        self.ready.set()
+
+    async def _dispatch_all(self, events: Sequence[JobEvent]) -> None:
+        for event in events:
+            self.dispatch(event)
 
     def dispatch(self, event: JobEvent) -> None:
         """Offer one event to every live client that wants it; drop the ones that cannot keep up."""

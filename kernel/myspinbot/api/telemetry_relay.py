@@ -15,17 +15,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from myspinbot.api.gateway import EventGateway, GatewayClient
+from myspinbot.api.stream_follower import follow_stream
 from myspinbot.core.jobtypes import JobReader
 from myspinbot.core.kernel import LiveStats
 from myspinbot.core.store import StoreUnavailable
 from myspinbot.core.telemetry import TelemetryKind, TelemetryNotice, TelemetryStore
-
-log = logging.getLogger(__name__)
 
 SEND_INTERVAL = 0.25
 READ_BLOCK_MS = 1000
@@ -116,33 +115,20 @@ class TelemetryRelay:
         return ids
 
     async def _read(self) -> None:
-        position: str | None = None
-        backoff = 0.1
-        while not self._stopping:
-            try:
-                if position is None:
-                    position = await self.store.latest_notice_id()
-                notices = await self.store.read_notices(position, READ_BLOCK_MS, READ_BATCH)
-                backoff = 0.1
-            except StoreUnavailable as error:
-                log.warning("telemetry stream unreachable, retrying in %.1fs: %s", backoff, error)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
-                continue
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("telemetry read failed")
-                await asyncio.sleep(1.0)
-                continue
-            if not notices:
-                continue
-            position = notices[-1].id
-            watched = self.watched()
-            for notice in notices:
-                if notice.job_id in watched:
-                    self.pending.setdefault(notice.job_id, PendingTelemetry()).add(notice)
-            await self._learn_owners(set(self.pending) - set(self.owners))
+        await follow_stream(
+            "telemetry stream",
+            latest_id=self.store.latest_notice_id,
+            read_after=lambda position: self.store.read_notices(position, READ_BLOCK_MS, READ_BATCH),
+            handle=self._collect,
+            stopping=lambda: self._stopping,
+        )
+
+    async def _collect(self, notices: Sequence[TelemetryNotice]) -> None:
+        watched = self.watched()
+        for notice in notices:
+            if notice.job_id in watched:
+                self.pending.setdefault(notice.job_id, PendingTelemetry()).add(notice)
+        await self._learn_owners(set(self.pending) - set(self.owners))
 
     async def _learn_owners(self, job_ids: set[str]) -> None:
         if self.jobs is None or not job_ids:

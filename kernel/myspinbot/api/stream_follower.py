@@ -1,0 +1,73 @@
+"""Following a store stream from its newest entry, riding out Redis restarts with backoff.
+
+The event gateway and the telemetry relay each tail a stream for the life of the API process.
+Neither may die when Redis goes away for a while: both keep their place and read on once it is
+back, waiting longer between tries (up to a cap) so a long outage costs a log line every few
+seconds, not a busy loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol, TypeVar
+
+from myspinbot.core.store import StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+FIRST_RETRY_SECONDS = 0.1
+MAX_RETRY_SECONDS = 5.0
+# An error that is not an outage is a bug; retry at a steady pace so it cannot spin the loop.
+AFTER_UNEXPECTED_ERROR_SECONDS = 1.0
+
+
+class StreamEntry(Protocol):
+    """What a stream read returns: entries that carry their stream id."""
+
+    @property
+    def id(self) -> str: ...
+
+
+EntryT = TypeVar("EntryT", bound=StreamEntry)
+
+
+async def follow_stream(
+    name: str,
+    latest_id: Callable[[], Awaitable[str]],
+    read_after: Callable[[str], Awaitable[Sequence[EntryT]]],
+    handle: Callable[[Sequence[EntryT]], Awaitable[None]],
+    stopping: Callable[[], bool],
+    on_start: Callable[[str], None] | None = None,
+) -> None:
+    """Hand every entry after the stream's newest one at start to `handle`, batch by batch, until `stopping()`.
+
+    `read_after(position)` blocks for a while and returns what came after `position` (maybe
+    nothing); `on_start` is told the starting position once it is known. A `StoreUnavailable`
+    is retried with doubling waits from the same position, so nothing is skipped.
+    """
+    position: str | None = None
+    retry = FIRST_RETRY_SECONDS
+    while not stopping():
+        try:
+            if position is None:
+                position = await latest_id()
+                if on_start is not None:
+                    on_start(position)
+            entries = await read_after(position)
+            retry = FIRST_RETRY_SECONDS
+        except StoreUnavailable as error:
+            log.warning("%s unreachable, retrying in %.1fs: %s", name, retry, error)
+            await asyncio.sleep(retry)
+            retry = min(retry * 2, MAX_RETRY_SECONDS)
+            continue
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s read failed", name)
+            await asyncio.sleep(AFTER_UNEXPECTED_ERROR_SECONDS)
+            continue
+        if entries:
+            position = entries[-1].id
+            await handle(entries)
