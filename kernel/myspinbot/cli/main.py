@@ -6,9 +6,10 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import TypeVar
 
 from dotenv import load_dotenv
 
@@ -18,11 +19,22 @@ from myspinbot.core.settings import Settings, SettingsError, load_settings
 COMMAND_ENTRY_POINTS = "myspinbot.commands"
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
+T = TypeVar("T")
+
 
 def settings_or_exit() -> Settings:
     try:
         return load_settings()
     except SettingsError as error:
+        print(f"myspinbot: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def built_or_exit(build: Callable[[Settings], T], settings: Settings) -> T:
+    """What `build` makes of the settings (loading the plugins), or exit 2 saying which plugin failed."""
+    try:
+        return build(settings)
+    except PluginError as error:
         print(f"myspinbot: {error}", file=sys.stderr)
         raise SystemExit(2) from None
 
@@ -43,13 +55,9 @@ def cmd_api(args: argparse.Namespace) -> int:
         # 'auto' means on beyond loopback; the ASGI factory reads the settings again from the environment.
         os.environ["MYSPINBOT_AUTH"] = "on"
         settings = settings_or_exit()
-    try:
-        from myspinbot.api.app import create_app
+    from myspinbot.api.app import create_app
 
-        create_app(settings)  # fail fast, with a clear message, on bad plugins or settings
-    except PluginError as error:
-        print(f"myspinbot: {error}", file=sys.stderr)
-        return 2
+    built_or_exit(create_app, settings)  # fail fast, with a clear message, on bad plugins or settings
     uvicorn.run(
         "myspinbot.api.asgi:app_from_env",
         factory=True,
@@ -70,12 +78,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     """Run a Celery worker for all job-type queues, or the ones given with -Q."""
     from myspinbot.worker.app import create_celery
 
-    settings = settings_or_exit()
-    try:
-        celery = create_celery(settings)
-    except PluginError as error:
-        print(f"myspinbot: {error}", file=sys.stderr)
-        return 2
+    celery = built_or_exit(create_celery, settings_or_exit())
     from myspinbot.worker.app import kernel_of
 
     known = kernel_of(celery).queues()
@@ -111,11 +114,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     from myspinbot.core.kernel import Kernel
 
     settings = settings_or_exit()
-    try:
-        kernel = Kernel(settings)
-    except PluginError as error:
-        print(f"myspinbot: {error}", file=sys.stderr)
-        return 2
+    kernel = built_or_exit(Kernel, settings)
     if args.json:
         import json
 
