@@ -6,15 +6,16 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
-from myspinbot_client.models import Job, JobType, Priority
+from myspinbot_client.models import Job, JobType, Priority, WireModel
 from myspinbot_client.params import InputError, parse_params, parse_value
 from myspinbot_client.queues import Batch, QueueInfo, WorkerInfo
 from myspinbot_client.sync import MySpinBotClient
 
 Command = Callable[[argparse.Namespace, MySpinBotClient], int]
 Wrap = Callable[[Command], Callable[[argparse.Namespace], int]]
+ModelT = TypeVar("ModelT", bound=WireModel)
 
 
 def register(
@@ -107,9 +108,7 @@ def submit_sweep(
     batch = client.submit_batch(
         job_type.name, sweep=sweep, base=base, priority=args.priority, idempotency_key=args.idempotency_key
     )
-    if getattr(args, "json", False):
-        print(json.dumps(batch.to_json()))
-    else:
+    if not printed_as_json(args, batch):
         print(f"Submitted batch {batch.id}: {batch.total} {job_type.name} jobs")
         print(f"  progress: myspinbot batch {batch.id}\n  cancel:   myspinbot batch {batch.id} --cancel")
     return 0
@@ -141,6 +140,31 @@ def table(rows: list[tuple[str, ...]]) -> None:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
 
+def printed_as_json(args: argparse.Namespace, model: WireModel) -> bool:
+    """With --json, print the model as one JSON line and say so; without it, print nothing."""
+    if not getattr(args, "json", False):
+        return False
+    print(json.dumps(model.to_json()))
+    return True
+
+
+def show_listing(
+    args: argparse.Namespace,
+    models: Sequence[ModelT],
+    rows: Callable[[Sequence[ModelT]], list[tuple[str, ...]]],
+    when_empty: str | None = None,
+) -> int:
+    """A listing as JSON lines with --json, else as a table (or `when_empty` when there is nothing)."""
+    if getattr(args, "json", False):
+        for model in models:
+            print(json.dumps(model.to_json()))
+    elif not models and when_empty is not None:
+        print(when_empty)
+    else:
+        table(rows(models))
+    return 0
+
+
 def queue_rows(queues: Sequence[QueueInfo]) -> list[tuple[str, ...]]:
     rows: list[tuple[str, ...]] = [("QUEUE", "STATE", "WAITING", "RUNNING", "SLOTS", "WORKERS")]
     for queue in queues:
@@ -152,13 +176,7 @@ def queue_rows(queues: Sequence[QueueInfo]) -> list[tuple[str, ...]]:
 
 def run_queues(args: argparse.Namespace, client: MySpinBotClient) -> int:
     """Every queue: paused or not, jobs waiting and running, the workers' slots."""
-    queues = client.queues()
-    if getattr(args, "json", False):
-        for queue in queues:
-            print(json.dumps(queue.to_json()))
-    else:
-        table(queue_rows(queues))
-    return 0
+    return show_listing(args, client.queues(), queue_rows)
 
 
 def worker_rows(workers: Sequence[WorkerInfo]) -> list[tuple[str, ...]]:
@@ -194,21 +212,11 @@ def worker_rows(workers: Sequence[WorkerInfo]) -> list[tuple[str, ...]]:
 
 def run_workers(args: argparse.Namespace, client: MySpinBotClient) -> int:
     """The workers online: host, queues, slots, jobs running, CPU, memory and GPUs."""
-    workers = client.workers()
-    if getattr(args, "json", False):
-        for worker in workers:
-            print(json.dumps(worker.to_json()))
-    elif not workers:
-        print("No worker online.")
-    else:
-        table(worker_rows(workers))
-    return 0
+    return show_listing(args, client.workers(), worker_rows, when_empty="No worker online.")
 
 
 def show_queue(args: argparse.Namespace, queue: QueueInfo) -> int:
-    if getattr(args, "json", False):
-        print(json.dumps(queue.to_json()))
-    else:
+    if not printed_as_json(args, queue):
         state = "paused" if queue.paused else "active"
         print(f"Queue {queue.name} is {state}: {queue.depth} waiting, {queue.running} running")
     return 0
@@ -227,9 +235,7 @@ def run_resume(args: argparse.Namespace, client: MySpinBotClient) -> int:
 def run_retry(args: argparse.Namespace, client: MySpinBotClient) -> int:
     """Retry a failed or cancelled job: a new job, same parameters, same input files (no upload)."""
     job = client.retry(args.job_id, args.priority)
-    if getattr(args, "json", False):
-        print(json.dumps(job.to_json()))
-    else:
+    if not printed_as_json(args, job):
         print(f"Submitted {job.type} job {job.id}, a retry of {args.job_id} ({job.priority.value} priority)")
         print(f"  watch:  myspinbot watch {job.id}")
     return 0
@@ -238,9 +244,7 @@ def run_retry(args: argparse.Namespace, client: MySpinBotClient) -> int:
 def run_priority(args: argparse.Namespace, client: MySpinBotClient) -> int:
     """Change a queued job's priority (with --front, make it the next to start)."""
     job = client.set_priority(args.job_id, args.priority, front=args.front)
-    if getattr(args, "json", False):
-        print(json.dumps(job.to_json()))
-    else:
+    if not printed_as_json(args, job):
         where = f"#{job.position} in queue" if job.position else job.state.value
         print(f"Job {job.id}: {job.priority.value} priority, {where}")
     return 0
@@ -254,8 +258,6 @@ def batch_line(batch: Batch) -> str:
 def run_batch(args: argparse.Namespace, client: MySpinBotClient) -> int:
     """A batch's progress and its jobs by state; --cancel cancels its unfinished jobs."""
     batch = client.cancel_batch(args.batch_id) if args.cancel else client.batch(args.batch_id)
-    if getattr(args, "json", False):
-        print(json.dumps(batch.to_json()))
-    else:
+    if not printed_as_json(args, batch):
         print(batch_line(batch))
     return 0
