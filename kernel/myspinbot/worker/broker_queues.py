@@ -10,10 +10,12 @@ delete on the exact message), so the job can never be delivered twice.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from myspinbot.core.queueing import Priority
 from myspinbot.worker.wire import (
@@ -33,24 +35,22 @@ log = logging.getLogger(__name__)
 
 ORDER_SCAN_LIMIT = 1000  # messages read per list to compute positions; beyond that, position unknown
 
-# KEYS: paused set, then for each step its live list and its held list; ARGV: queue, steps count.
-# Returns 1 when the queue became paused, 0 when it already was.
-PAUSE = """
-if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
+# KEYS: paused set, then for each step its live list and its held list; ARGV: queue, steps count,
+# "pause" or "resume". Pausing moves each live list into its held one; resuming moves the held
+# messages back behind what is live (a message a worker handed back while paused), keeping their
+# own order. Returns 1 when the flag changed, 0 when the queue already was paused (or resumed).
+PAUSE_OR_RESUME = """
+local pausing = ARGV[3] == 'pause'
+local changed
+if pausing then changed = redis.call('SADD', KEYS[1], ARGV[1]) else changed = redis.call('SREM', KEYS[1], ARGV[1]) end
+if changed == 0 then return 0 end
 for i = 0, tonumber(ARGV[2]) - 1 do
   local live, held = KEYS[2 + 2 * i], KEYS[3 + 2 * i]
-  while redis.call('RPOPLPUSH', live, held) do end
-end
-return 1
-"""
-
-# Same keys. The held messages go behind what is live (a message a worker handed back while
-# paused), keeping their own order. Returns 1 when the queue was paused, 0 otherwise.
-RESUME = """
-if redis.call('SREM', KEYS[1], ARGV[1]) == 0 then return 0 end
-for i = 0, tonumber(ARGV[2]) - 1 do
-  local live, held = KEYS[2 + 2 * i], KEYS[3 + 2 * i]
-  while redis.call('RPOPLPUSH', held, live) do end
+  if pausing then
+    while redis.call('RPOPLPUSH', live, held) do end
+  else
+    while redis.call('RPOPLPUSH', held, live) do end
+  end
 end
 return 1
 """
@@ -62,6 +62,15 @@ if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end
 if ARGV[3] == 'front' then redis.call('RPUSH', KEYS[2], ARGV[2]) else redis.call('LPUSH', KEYS[2], ARGV[2]) end
 return 1
 """
+
+
+@contextlib.contextmanager
+def broker_errors() -> Iterator[None]:
+    """Any failure talking to the broker's Redis as BrokerUnavailable (the routes answer 503)."""
+    try:
+        yield
+    except Exception as error:
+        raise BrokerUnavailable(str(error) or type(error).__name__) from error
 
 
 def message_job_id(raw: bytes) -> str | None:
@@ -96,39 +105,35 @@ class BrokerQueues:
         return [name for step in PRIORITY_STEPS for name in (key(sub_queue(queue, step)), key(held_queue(queue, step)))]
 
     async def _call(self, script: str, keys: list[str], args: list[Any]) -> Any:
-        try:
+        with broker_errors():
             return await self.publisher.client().eval(script, len(keys), *keys, *args)
-        except Exception as error:
-            raise BrokerUnavailable(str(error) or type(error).__name__) from error
 
     async def pause(self, queue: str) -> bool:
         """Hold every waiting message of `queue`; False when it was paused already."""
-        keys = [self.publisher.key(PAUSED_QUEUES_KEY), *self._pairs(queue)]
-        return bool(await self._call(PAUSE, keys, [queue, len(PRIORITY_STEPS)]))
+        return await self._pause_or_resume(queue, "pause")
 
     async def resume(self, queue: str) -> bool:
         """Give the held messages back to the workers; False when it was not paused."""
+        return await self._pause_or_resume(queue, "resume")
+
+    async def _pause_or_resume(self, queue: str, action: Literal["pause", "resume"]) -> bool:
         keys = [self.publisher.key(PAUSED_QUEUES_KEY), *self._pairs(queue)]
-        return bool(await self._call(RESUME, keys, [queue, len(PRIORITY_STEPS)]))
+        return bool(await self._call(PAUSE_OR_RESUME, keys, [queue, len(PRIORITY_STEPS), action]))
 
     async def paused(self) -> set[str]:
         """The names of the paused queues."""
-        try:
+        with broker_errors():
             members = await self.publisher.client().smembers(self.publisher.key(PAUSED_QUEUES_KEY))
-        except Exception as error:
-            raise BrokerUnavailable(str(error) or type(error).__name__) from error
         return {member.decode() if isinstance(member, bytes) else str(member) for member in members}
 
     async def depths(self, queues: list[str]) -> dict[str, int]:
         """Messages waiting in each queue: every priority step, live and held."""
-        try:
+        with broker_errors():
             pipe = self.publisher.client().pipeline(transaction=False)
             for queue in queues:
                 for name in broker_lists(queue):
                     pipe.llen(self.publisher.key(name))
             lengths = await pipe.execute()
-        except Exception as error:
-            raise BrokerUnavailable(str(error) or type(error).__name__) from error
         per = len(PRIORITY_STEPS) * 2
         return {queue: sum(int(n) for n in lengths[i * per : (i + 1) * per]) for i, queue in enumerate(queues)}
 
@@ -136,7 +141,7 @@ class BrokerQueues:
         """The waiting jobs of `queue`, next first: by priority step, live before held, and in
         each list from the right (kombu BRPOPs the right end)."""
         client = self.publisher.client()
-        try:
+        with broker_errors():
             pipe = client.pipeline(transaction=False)
             if paused is None:
                 pipe.sismember(self.publisher.key(PAUSED_QUEUES_KEY), queue)
@@ -145,8 +150,6 @@ class BrokerQueues:
                 pipe.llen(name)
                 pipe.lrange(name, -ORDER_SCAN_LIMIT, -1)
             replies = await pipe.execute()
-        except Exception as error:
-            raise BrokerUnavailable(str(error) or type(error).__name__) from error
         if paused is None:
             paused, replies = bool(replies[0]), replies[1:]
         depth, complete = 0, True
@@ -163,13 +166,11 @@ class BrokerQueues:
         False when its message is no longer waiting (a worker has it)."""
         client = self.publisher.client()
         names = self._pairs(queue)
-        try:
+        with broker_errors():
             pipe = client.pipeline(transaction=False)
             for name in names:
                 pipe.lrange(name, 0, -1)
             lists = await pipe.execute()
-        except Exception as error:
-            raise BrokerUnavailable(str(error) or type(error).__name__) from error
         for index, messages in enumerate(lists):
             for raw in messages:
                 if message_job_id(raw) != job_id:
