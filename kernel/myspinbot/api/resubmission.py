@@ -30,12 +30,10 @@ from myspinbot.api.submission import (
 from myspinbot.api.uploads import group_uploads
 from myspinbot.core import lifecycle
 from myspinbot.core.identity import Principal
-from myspinbot.core.job_service import JobService
 from myspinbot.core.jobfiles import JobFolders
 from myspinbot.core.jobs import Job, JobState
 from myspinbot.core.jobtypes import JobType, ParamError
 from myspinbot.core.params import params_from_json, typed_form_value
-from myspinbot.worker.wire import BrokerUnavailable
 
 log = logging.getLogger(__name__)
 RETRYABLE = (JobState.FAILED, JobState.CANCELLED)
@@ -93,21 +91,6 @@ async def validated(job_type: JobType, raw: dict[str, Any], submitter: Submitter
     return params
 
 
-async def enqueue(submitter: Submitter, job_type: JobType, job: Job, folders: JobFolders) -> Job:
-    """Write the new job's record and publish it; on a broker failure undo both and answer 503."""
-    try:
-        job, _ = await JobService.of(submitter.kernel).submit(job, job_type, submitter.publisher)
-    except BrokerUnavailable as error:
-        folders.remove()
-        raise ApiError(
-            503, f"the job queue is unreachable, nothing was queued: {error}", code="broker_unavailable"
-        ) from None
-    except Exception:
-        folders.remove()
-        raise
-    return job
-
-
 class Resubmitter:
     """Retry and clone, on the submit path's limits and publisher."""
 
@@ -147,7 +130,7 @@ class Resubmitter:
             batch_id=None,
             owner=principal.name,
         )
-        new = await enqueue(self.submitter, job_type, new, folders)
+        new, _ = await self.submitter.publish(new, job_type, folders)
         log.info("job %s retries %s", new.id, job.id)
         return new
 
@@ -176,7 +159,7 @@ class Resubmitter:
             cloned_from=job.id,
             owner=principal.name,
         )
-        new = await enqueue(self.submitter, job_type, new, folders)
+        new, _ = await self.submitter.publish(new, job_type, folders)
         log.info("job %s is a clone of %s", new.id, job.id)
         return new
 

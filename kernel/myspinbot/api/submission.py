@@ -202,8 +202,20 @@ class Submitter:
             priority=priority,
             owner=principal.name,
         )
+        job, created = await self.publish(job, job_type, folders, idempotency_key)
+        if not created:
+            folders.remove()
+        return job, created
+
+    async def publish(
+        self, job: Job, job_type: JobType, folders: JobFolders, idempotency_key: str | None = None
+    ) -> tuple[Job, bool]:
+        """Write a new job's record and publish it; on any failure remove its folders (broker down: 503).
+
+        Whether the job was created: False when `idempotency_key` names an earlier job (returned instead).
+        """
         try:
-            job, created = await self.service.submit(job, job_type, self.publisher, idempotency_key)
+            return await self.service.submit(job, job_type, self.publisher, idempotency_key)
         except BrokerUnavailable as error:
             folders.remove()
             raise ApiError(
@@ -212,9 +224,6 @@ class Submitter:
         except Exception:
             folders.remove()
             raise
-        if not created:
-            folders.remove()
-        return job, created
 
     async def check_cap(self, principal: Principal, adding: int = 1) -> None:
         """429 when the user already has MYSPINBOT_MAX_ACTIVE_JOBS_PER_USER jobs queued or running.
