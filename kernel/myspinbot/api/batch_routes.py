@@ -12,7 +12,7 @@ from starlette.requests import HTTPConnection
 from myspinbot.api.batches import BatchRequest, BatchService
 from myspinbot.api.deps import ActionableJob, ActorDep, KernelDep, PrincipalDep, ReadableJob
 from myspinbot.api.errors import ApiError, error_responses
-from myspinbot.api.job_routes import accepted, cancel
+from myspinbot.api.job_routes import accepted, cancel, json_or_form_body
 from myspinbot.api.resubmission import Resubmitter
 from myspinbot.api.submission import job_type_or_404
 from myspinbot.core.identity import Principal
@@ -21,14 +21,10 @@ from myspinbot_client.queues import Batch
 
 log = logging.getLogger(__name__)
 BatchId = Annotated[str, Path(description="A batch id (32 hex characters)")]
-CLONE_BODY = {
-    "description": "Parameters to change (the rest are the old job's), as JSON or multipart form fields; "
-    "files sent replace the old job's inputs",
-    "content": {
-        "application/json": {"schema": {"type": "object"}},
-        "multipart/form-data": {"schema": {"type": "object"}},
-    },
-}
+CLONE_BODY = json_or_form_body(
+    "Parameters to change (the rest are the old job's), as JSON or multipart form fields; "
+    "files sent replace the old job's inputs"
+)
 
 
 async def get_batches(connection: HTTPConnection) -> BatchService:

@@ -29,14 +29,23 @@ from myspinbot.core.store import JobPage
 JobId = Annotated[str, Path(description="A job id (32 hex characters)")]
 ERRORS = error_responses(401, 404, 422, 429, 503)
 SUBMIT_ERRORS = error_responses(400, 403, 413, 415)
-GENERIC_BODY = {
-    "description": "The job type's parameters (see GET /api/job-types), as JSON or as multipart form fields "
-    "with files under the job type's file fields",
-    "content": {
-        "application/json": {"schema": {"type": "object"}},
-        "multipart/form-data": {"schema": {"type": "object"}},
-    },
-}
+
+
+def json_or_form_body(description: str) -> dict[str, Any]:
+    """The OpenAPI request body of a route that reads its parameters as JSON or as multipart form fields."""
+    return {
+        "description": description,
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "multipart/form-data": {"schema": {"type": "object"}},
+        },
+    }
+
+
+GENERIC_BODY = json_or_form_body(
+    "The job type's parameters (see GET /api/job-types), as JSON or as multipart form fields "
+    "with files under the job type's file fields"
+)
 
 
 def request_body_for(job_type: JobType) -> dict[str, Any]:
