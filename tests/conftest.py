@@ -11,10 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from myspinbot.api.app import create_app
-from myspinbot.cli.procs import wait_until
 from myspinbot.cli.redis_server import RedisNotFound, RedisProcess
 from myspinbot.core.settings import Settings
-from tests.support.processes import TEST_PLUGINS, LiveStack, ServiceProcess, service_env, worker_online
+from tests.support.processes import TEST_PLUGINS, LiveStack, ServiceProcess, service_env, start_worker
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -66,16 +65,7 @@ def settings(redis_url: str, data_dir: Path) -> Settings:
 @pytest.fixture(scope="session")
 def worker(redis_url: str, data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
     """A real Celery worker process (2 pool processes) on the session Redis."""
-    process = ServiceProcess(
-        "worker",
-        ["worker", "-c", "2", "--log-level", "warning"],
-        service_env(redis_url, data_dir),
-        tmp_path_factory.mktemp("worker-logs"),
-    ).start()
-    try:
-        wait_until(lambda: worker_online(redis_url), 60, what="the worker's heartbeat")
-    except TimeoutError:
-        pytest.fail(f"worker did not start:\n{process.log_tail()}")
+    process = start_worker(redis_url, service_env(redis_url, data_dir), tmp_path_factory.mktemp("worker-logs"))
     yield process
     process.stop(grace=20)
 

@@ -59,6 +59,20 @@ def worker_online(redis_url: str) -> bool:
         client.close()
 
 
+def start_worker(redis_url: str, env: dict[str, str], log_dir: Path, concurrency: int = 2) -> ServiceProcess:
+    """A real Celery worker process, returned once its heartbeat is in Redis; RuntimeError with
+    the tail of its log (and the process stopped) when it does not come up within a minute."""
+    process = ServiceProcess(
+        "worker", ["worker", "-c", str(concurrency), "--log-level", "warning"], env, log_dir
+    ).start()
+    try:
+        wait_until(lambda: worker_online(redis_url), 60, what="the worker's heartbeat")
+    except TimeoutError:
+        process.stop()
+        raise RuntimeError(f"worker did not start:\n{process.log_tail()}") from None
+    return process
+
+
 class LiveStack:
     """A private Redis, an API process and a worker process, like `myspinbot dev` without the UI."""
 
@@ -112,13 +126,7 @@ class LiveStack:
         self.start_api()
 
     def start_worker(self) -> None:
-        self.worker = ServiceProcess(
-            "worker", ["worker", "-c", str(self.concurrency), "--log-level", "warning"], self.env(), self.root / "logs"
-        ).start()
-        try:
-            wait_until(lambda: worker_online(self.redis_url), 60, what="the worker's heartbeat")
-        except TimeoutError:
-            raise RuntimeError(f"worker did not start:\n{self.worker.log_tail()}") from None
+        self.worker = start_worker(self.redis_url, self.env(), self.root / "logs", self.concurrency)
 
     def stop(self) -> None:
         if self.api is not None:

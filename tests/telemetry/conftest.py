@@ -11,10 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from myspinbot.api.app import create_app
-from myspinbot.cli.procs import wait_until
 from myspinbot.cli.redis_server import RedisProcess
 from myspinbot.core.settings import Settings
-from tests.support.processes import TEST_PLUGINS, ServiceProcess, service_env, worker_online
+from tests.support.processes import TEST_PLUGINS, ServiceProcess, service_env, start_worker
 
 STEP_SECONDS = "0.1"
 EVENTS_MAX_LEN = "500"
@@ -44,13 +43,7 @@ def telemetry_worker(
         MYSPINBOT_MOCK_STEP_SECONDS=STEP_SECONDS,
         MYSPINBOT_EVENTS_MAX_LEN=EVENTS_MAX_LEN,
     )
-    process = ServiceProcess(
-        "worker", ["worker", "-c", "2", "--log-level", "warning"], env, tmp_path_factory.mktemp("telemetry-logs")
-    ).start()
-    try:
-        wait_until(lambda: worker_online(telemetry_redis_url), 60, what="the telemetry worker's heartbeat")
-    except TimeoutError:
-        pytest.fail(f"worker did not start:\n{process.log_tail()}")
+    process = start_worker(telemetry_redis_url, env, tmp_path_factory.mktemp("telemetry-logs"))
     yield process
     process.stop(grace=20)
 
