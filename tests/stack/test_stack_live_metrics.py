@@ -16,6 +16,7 @@ from stack_tools import require_tool
 from websockets.sync.client import connect
 
 from myspinbot.cli.procs import wait_until
+from tests.support.jobs import submit_and_wait
 
 if TYPE_CHECKING:
     from tests.support.processes import LiveStack
@@ -73,18 +74,7 @@ def scraped_successes(prometheus: LivePrometheus) -> float:
 
 def run_generate_job(client: httpx.Client) -> dict[str, Any]:
     """Submit a mock video job and wait for the worker to finish it."""
-    response = client.post("/api/generate", json={"prompt": "a red fox", "num_frames": 17})
-    assert response.status_code == 202, response.text
-    job_id = response.json()["id"]
-    job: dict[str, Any] = {}
-
-    def finished() -> bool:
-        nonlocal job
-        job = client.get(f"/api/jobs/{job_id}").json()
-        return job["state"] in {"succeeded", "failed", "cancelled"}
-
-    wait_until(finished, 30, f"job {job_id} to finish", interval=0.05)
-    return job
+    return submit_and_wait(client, "/api/generate", {"prompt": "a red fox", "num_frames": 17})
 
 
 @pytest.fixture(scope="module")

@@ -6,16 +6,16 @@ import io
 import time
 from typing import Any
 
-from fastapi.testclient import TestClient
+import httpx
 from starlette.testclient import WebSocketTestSession
 
 FINISHED = ("succeeded", "failed", "cancelled")
 
 
 def wait_state(
-    client: TestClient, job_id: str, states: tuple[str, ...] = FINISHED, timeout: float = 30
+    client: httpx.Client, job_id: str, states: tuple[str, ...] = FINISHED, timeout: float = 30
 ) -> dict[str, Any]:
-    """Poll the job until it is in one of `states`."""
+    """Poll the job (in-process TestClient or a live API) until it is in one of `states`."""
     deadline = time.monotonic() + timeout
     job: dict[str, Any] = {}
     while time.monotonic() < deadline:
@@ -24,6 +24,13 @@ def wait_state(
             return job
         time.sleep(0.02)
     raise TimeoutError(f"job {job_id} not in {states} after {timeout}s: {job}")
+
+
+def submit_and_wait(http: httpx.Client, path: str, params: dict[str, Any], timeout: float = 30) -> dict[str, Any]:
+    """Submit a job with JSON parameters (asserting the 202) and poll it to its end; the finished job."""
+    response = http.post(path, json=params)
+    assert response.status_code == 202, response.text
+    return wait_state(http, response.json()["id"], timeout=timeout)
 
 
 def job_events(ws: WebSocketTestSession, job_id: str, limit: int = 10_000) -> list[dict[str, Any]]:

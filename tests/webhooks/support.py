@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from myspinbot.cli.procs import wait_until
+from tests.support.jobs import submit_and_wait
 from tests.support.processes import REPO_ROOT
 
 PLUGIN_README = REPO_ROOT / "plugins" / "webhooks" / "README.md"
@@ -75,15 +76,4 @@ def wait_delivery(
 
 def submit_and_finish(http: httpx.Client, steps: int = 2, timeout: float = 30) -> dict[str, Any]:
     """Run a quick test job to its end; the finished job."""
-    response = http.post("/api/jobs/sleepy", json={"steps": steps, "step_seconds": 0.01})
-    assert response.status_code == 202, response.text
-    job_id = response.json()["id"]
-    job: dict[str, Any] = {}
-
-    def finished() -> bool:
-        nonlocal job
-        job = http.get(f"/api/jobs/{job_id}").json()
-        return job["state"] in ("succeeded", "failed", "cancelled")
-
-    wait_until(finished, timeout, what=f"job {job_id} to finish")
-    return job
+    return submit_and_wait(http, "/api/jobs/sleepy", {"steps": steps, "step_seconds": 0.01}, timeout)
