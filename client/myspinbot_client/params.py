@@ -69,7 +69,7 @@ def parse_value(node: Schema, text: str, root: Schema, field: str) -> Any:
     `root` is the whole parameters schema (it resolves `$ref`s); `field` names the value in the
     `InputError` raised when the text fits no alternative. Used by the CLI and the dashboard's forms.
     """
-    alternatives = _alternatives(node, root)
+    alternatives = schema_alternatives(node, root)
     if any(alt.get("type") == "null" for alt in alternatives) and text.strip().lower() == "null":
         return None
     problems = []
@@ -236,11 +236,14 @@ def _matches(choice: object, text: str) -> bool:
     return choice == text
 
 
-def _alternatives(node: Schema, root: Schema) -> list[Schema]:
+def schema_alternatives(node: Schema, root: Schema) -> list[Schema]:
+    """The alternatives of a schema node: `$ref`s resolved, `anyOf`/`oneOf` spread, type lists split.
+
+    Shared with the kernel's form-field parsing, so the API and its clients read a schema alike."""
     node = _resolve(node, root)
     for key in ("anyOf", "oneOf"):
         if key in node:
-            return [alt for sub in node[key] for alt in _alternatives(sub, root)]
+            return [alt for sub in node[key] for alt in schema_alternatives(sub, root)]
     kind = node.get("type")
     if isinstance(kind, list):
         return [{**node, "type": one} for one in kind]

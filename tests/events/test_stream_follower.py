@@ -92,3 +92,26 @@ async def test_an_unexpected_error_is_retried_not_fatal() -> None:
     )
     assert calls == ["0-0", "0-0"]
     assert handled == ["1-0"]
+
+
+async def test_a_batch_whose_handling_fails_is_logged_and_the_next_one_handled() -> None:
+    """A bug in handling one batch does not stop the follower: the next batch is handled."""
+    handled: list[str] = []
+
+    async def latest_id() -> str:
+        return "0-0"
+
+    async def read_after(position: str) -> list[Entry]:
+        await asyncio.sleep(0)
+        return [Entry({"0-0": "1-0", "1-0": "2-0"}.get(position, "9-0"))]
+
+    async def handle(batch: Sequence[Entry]) -> None:
+        if batch[0].id == "1-0":
+            raise RuntimeError("a bug in one batch")
+        handled.extend(entry.id for entry in batch)
+
+    await asyncio.wait_for(
+        follow_stream("test stream", latest_id, read_after, handle, stopping=lambda: bool(handled)),
+        timeout=30,
+    )
+    assert handled == ["2-0"]

@@ -45,7 +45,8 @@ async def follow_stream(
 
     `read_after(position)` blocks for a while and returns what came after `position` (maybe
     nothing); `on_start` is told the starting position once it is known. A `StoreUnavailable`
-    is retried with doubling waits from the same position, so nothing is skipped.
+    is retried with doubling waits from the same position, so nothing is skipped. A batch whose
+    `handle` raises is logged and passed over: the follower goes on with the next one.
     """
     position: str | None = None
     retry = FIRST_RETRY_SECONDS
@@ -70,4 +71,11 @@ async def follow_stream(
             continue
         if entries:
             position = entries[-1].id
-            await handle(entries)
+            try:
+                await handle(entries)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # A bug in handling one batch must not end live delivery for every client; the
+                # entries stay in the stream, so a client that reconnects still replays them.
+                log.exception("%s: handling %d entries up to %s failed", name, len(entries), position)

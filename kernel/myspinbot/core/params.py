@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from myspinbot_client.params import schema_alternatives
+
 Model = TypeVar("Model", bound=BaseModel)
 Schema = Mapping[str, Any]
 
@@ -48,7 +50,7 @@ def params_from_form(model: type[Model], fields: Mapping[str, str]) -> Model:
 
 def typed_form_value(text: str, node: Schema, root: Schema) -> Any:
     """The JSON value a form field's text stands for under its schema `node`; the text itself if none fits."""
-    alternatives = list(flatten(node, root))
+    alternatives = list(schema_alternatives(node, root))
     if any(alt.get("type") == "string" and "enum" not in alt and "const" not in alt for alt in alternatives):
         return text  # a free string takes any text as it is
     for alt in alternatives:
@@ -90,23 +92,9 @@ def parse_as(text: str, node: Schema) -> Any:
     return NO_VALUE
 
 
-def flatten(node: Schema, root: Schema) -> list[Schema]:
-    """The alternatives of a schema node: `$ref`s resolved, `anyOf`/`oneOf` spread, type lists split."""
-    if "$ref" in node:
-        name = str(node["$ref"]).rsplit("/", 1)[-1]
-        return flatten(root.get("$defs", {}).get(name, {}), root)
-    for key in ("anyOf", "oneOf", "allOf"):
-        if key in node:
-            return [alt for child in node[key] for alt in flatten(child, root)]
-    kind = node.get("type")
-    if isinstance(kind, list):
-        return [{**node, "type": each} for each in kind]
-    return [node]
-
-
 def allowed_form(node: Schema, root: Schema) -> str:
     """What a field takes, in words, from its schema: "an integer from 128 to 1920, a multiple of 16"."""
-    described = [describe(alt) for alt in flatten(node, root)]
+    described = [describe(alt) for alt in schema_alternatives(node, root)]
     return " or ".join(dict.fromkeys(text for text in described if text))
 
 
