@@ -18,6 +18,7 @@ from myspinbot_client import calls, webhooks
 from myspinbot_client.calls import Call, Files, PathLike
 from myspinbot_client.connection import Connection, TlsVerify, ws_ssl
 from myspinbot_client.errors import ApiError, error_from_response
+from myspinbot_client.identity import AsyncIdentityMethods
 from myspinbot_client.models import (
     Artifact,
     ArtifactStream,
@@ -49,7 +50,7 @@ AsyncConnectHook = Callable[[str], Awaitable[None] | None]
 AsyncTelemetryHook = Callable[[TelemetryEvent], Awaitable[None] | None]
 
 
-class AsyncMySpinBotClient(AsyncQueueMethods):
+class AsyncMySpinBotClient(AsyncQueueMethods, AsyncIdentityMethods):
     """The asyncio twin of `MySpinBotClient`: the same methods, awaited; `list` and `watch` are async iterators."""
 
     def __init__(
@@ -59,8 +60,12 @@ class AsyncMySpinBotClient(AsyncQueueMethods):
         *,
         timeout: float = 30.0,
         verify: TlsVerify = True,
+        anonymous: bool = False,
     ) -> None:
+        # anonymous: send no key even when the environment or the config file holds one (a login).
         self.connection = Connection.resolve(base_url, token)
+        if anonymous:
+            self.connection = Connection(base_url=self.connection.base_url, token=None)
         self.timeout = timeout
         self.verify = verify
         self._http = httpx.AsyncClient(

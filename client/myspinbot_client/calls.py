@@ -76,7 +76,9 @@ class Call(Generic[T]):
                 raise ApiError(response.status_code, "bad_response", message) from None
             except ValueError:
                 raise ApiError(response.status_code, "bad_response", f"{self.path} answered non-JSON") from None
-        raise error_from_response(response.status_code, response.content, response.reason_phrase)
+        refusal = error_from_response(response.status_code, response.content, response.reason_phrase)
+        refusal.retry_after = retry_after(response.headers.get("retry-after"))
+        raise refusal
 
 
 def submit(
@@ -205,6 +207,13 @@ def normalize_uploads(files: Files | None) -> tuple[tuple[str, Path], ...]:
                 raise FileNotFoundError(f"{path}: no such file (for upload field {name!r})")
             uploads.append((name, path))
     return tuple(uploads)
+
+
+def retry_after(header: str | None) -> int | None:
+    """A `Retry-After` header's whole seconds (the API sends seconds, never a date), or None."""
+    if header is None or not header.strip().isdigit():
+        return None
+    return int(header.strip())
 
 
 def unavailable(url: str, error: Exception) -> ApiUnavailable:

@@ -14,7 +14,8 @@ class ApiError(Exception):
 
     `status` is the HTTP status (0 when no response came, see `ApiUnavailable`); `code` is the
     API's stable machine-readable code; `details` lists field errors (for a 422, one per bad
-    parameter or upload field).
+    parameter or upload field); `retry_after` is the seconds a 429 or 503 asks to wait (its
+    `Retry-After` header), None when it named none.
     """
 
     def __init__(self, status: int, code: str, message: str, details: list[FieldError] | None = None) -> None:
@@ -23,6 +24,7 @@ class ApiError(Exception):
         self.code = code
         self.message = message
         self.details = details or []
+        self.retry_after: int | None = None
 
     def __str__(self) -> str:
         text = f"{self.message} ({self.code}, HTTP {self.status})" if self.status else self.message

@@ -18,6 +18,7 @@ from myspinbot_client import calls, webhooks
 from myspinbot_client.calls import Call, Files, PathLike
 from myspinbot_client.connection import Connection, TlsVerify, ws_ssl
 from myspinbot_client.errors import ApiError, error_from_response
+from myspinbot_client.identity import IdentityMethods
 from myspinbot_client.models import (
     Artifact,
     ArtifactStream,
@@ -51,7 +52,7 @@ ConnectHook = Callable[[str], None]
 TelemetryHook = Callable[[TelemetryEvent], None]
 
 
-class MySpinBotClient(QueueMethods):
+class MySpinBotClient(QueueMethods, IdentityMethods):
     """A blocking client of the MySpinBot API.
 
     `base_url` and `token` default to `MYSPINBOT_API_URL` (else http://127.0.0.1:3000) and
@@ -67,8 +68,12 @@ class MySpinBotClient(QueueMethods):
         *,
         timeout: float = 30.0,
         verify: TlsVerify = True,
+        anonymous: bool = False,
     ) -> None:
+        # anonymous: send no key even when the environment or the config file holds one (a login).
         self.connection = Connection.resolve(base_url, token)
+        if anonymous:
+            self.connection = Connection(base_url=self.connection.base_url, token=None)
         self.timeout = timeout
         self.verify = verify
         self._http = httpx.Client(
