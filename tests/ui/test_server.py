@@ -1,4 +1,8 @@
-"""The dashboard's own HTTP routes (artifacts through the server, health) and the `myspinbot ui` command."""
+"""The dashboard's own HTTP routes (artifacts through the server, health) and the `myspinbot ui` command.
+
+The live stack here runs with auth off (loopback, no token), so the dashboard is open as the
+API's local admin; tests/ui/test_login.py covers the dashboard with auth on.
+"""
 
 from __future__ import annotations
 
@@ -70,17 +74,15 @@ async def test_only_artifacts_are_reachable(dashboard_http: httpx.AsyncClient, g
     assert sneaky.headers["content-type"].startswith("text/html")
 
 
-async def test_an_unreachable_api_makes_artifacts_a_503(tmp_path: Path) -> None:
-    """With the API away, an artifact is a 503 `unavailable` in the common error shape."""
+async def test_an_unreachable_api_keeps_the_dashboard_closed(tmp_path: Path) -> None:
+    """With the API away the dashboard cannot learn whether auth is off: it fails closed (401, the login page)."""
     app = create_app(UiConfig(api_url=f"http://127.0.0.1:{free_port()}", upload_dir=tmp_path / "uploads"))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://dashboard") as http:
         answer = await http.get(artifact_href("a" * 32, "preview.webp"))
-    assert answer.status_code == 503
-    assert answer.json()["error"] == {
-        "status": 503,
-        "code": "unavailable",
-        "message": "the API cannot be reached; try again shortly",
-    }
+        page = await http.get("/", headers={"accept": "text/html"})
+    assert answer.status_code == 401
+    assert answer.json()["error"]["code"] == "unauthorized"
+    assert page.status_code == 303 and page.headers["location"] == "/login"
 
 
 def test_download_names_are_quoted_for_the_header() -> None:
@@ -90,9 +92,14 @@ def test_download_names_are_quoted_for_the_header() -> None:
 
 
 async def test_the_dashboard_says_it_is_up(dashboard_http: httpx.AsyncClient, live_stack: LiveStack) -> None:
-    """`/healthz` answers without the API's help (for container health checks)."""
+    """`/healthz` answers without the API's help (for container health checks), with login counts."""
     answer = await dashboard_http.get("/healthz")
-    assert answer.json() == {"status": "ok", "api_url": live_stack.api_url}
+    assert answer.json() == {
+        "status": "ok",
+        "api_url": live_stack.api_url,
+        "sessions": 0,
+        "logins": {"ok": 0, "refused": 0, "throttled": 0, "failed": 0},
+    }
 
 
 def test_the_ui_command_is_added_to_the_cli() -> None:

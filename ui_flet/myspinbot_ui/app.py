@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +19,14 @@ import flet as ft
 
 from myspinbot_client import ApiError, ApiUnavailable, Artifact, AsyncMySpinBotClient, Job, JobType
 from myspinbot_client.models import Priority
+from myspinbot_ui.account import Account
 from myspinbot_ui.config import UiConfig
 from myspinbot_ui.forms import FORM_ERROR, api_errors, collect
 from myspinbot_ui.job_router import JobRouter
 from myspinbot_ui.live import LiveFeed
 from myspinbot_ui.notifications import Notifications
 from myspinbot_ui.queue_state import QueueBoard, batch_summaries
+from myspinbot_ui.sessions import Login, SessionTable
 from myspinbot_ui.state import JobBoard, JobFilter
 from myspinbot_ui.status import BackendStatus
 from myspinbot_ui.uploads import UploadBatch, UploadError
@@ -50,10 +52,12 @@ QUEUE_REFRESH_SECONDS = 2.0  # queues, workers and queued jobs' places (worked o
 class Dashboard:
     """Everything one browser tab sees, and what its buttons do."""
 
-    def __init__(self, page: ft.Page, config: UiConfig, client: AsyncMySpinBotClient) -> None:
+    def __init__(self, page: ft.Page, config: UiConfig, login: Login, table: SessionTable) -> None:
         self.page = page
         self.config = config
-        self.client = client
+        # The signed-in user's own client: the API applies that user's rights to all this page does.
+        self.client: AsyncMySpinBotClient = login.client
+        client = login.client
         self.board = JobBoard()
         self.status = BackendStatus()
         self.titles: dict[str, str] = {}
@@ -95,6 +99,16 @@ class Dashboard:
             )
         )
         self.showing_notifications = False
+        self.account = Account(
+            page,
+            login,
+            table,
+            self.header,
+            changed=self.changed,
+            show_page=self.show_page,
+            show_board=self.show_jobs,
+            stop=self.stop,
+        )
         self._dirty = asyncio.Event()
         self._running: list[asyncio.Task[None]] = []
         self._background: set[asyncio.Task[Any]] = set()
@@ -109,6 +123,7 @@ class Dashboard:
         page.on_close = self._disconnected
         page.on_resize = self._resized
         page.on_route_change = self.router.route_changed
+        self.account.mount()
         self.layout.arrange(page.width)
         self.render()
         page.update()
@@ -142,6 +157,10 @@ class Dashboard:
         if self.router.active:
             self.router.render()
             return
+        if self.account.showing_users:
+            self.account.render()
+            self.header.render(self.status)
+            return
         self.header.render(self.status)
         self.banner.render(self.status)
         self.submit.render(self.board)
@@ -152,14 +171,19 @@ class Dashboard:
 
     def show_notifications(self) -> None:
         """Swap the jobs for the notifications page (webhooks), refreshed while it is shown."""
+        self.show_page(self.notifications_view.page_control)
         self.showing_notifications = True
-        self.page.controls = [
-            ft.Column([self.header.control, self.notifications_view.page_control], spacing=0, expand=True)
-        ]
-        self.page.scroll = None
-        self.layout.wide = None  # the jobs page is laid out afresh on the way back
         self.notifications.start()
         self.changed()
+
+    def show_page(self, control: ft.Control) -> None:
+        """Put another page (notifications, users) under the header in place of the board."""
+        self.showing_notifications = False
+        self.account.showing_users = False
+        self.notifications.stop()
+        self.page.controls = [ft.Column([self.header.control, control], spacing=0, expand=True)]
+        self.page.scroll = None
+        self.layout.wide = None  # the jobs page is laid out afresh on the way back
 
     def show_jobs(self) -> None:
         """Back to the jobs page."""
@@ -237,6 +261,7 @@ class Dashboard:
     def show_board(self) -> None:
         """Put the board (form and job list) back on the page."""
         self.showing_notifications = False
+        self.account.showing_users = False
         self.notifications.stop()
         self.layout.wide = None
         self.layout.arrange(self.page.width)
@@ -365,7 +390,7 @@ class Dashboard:
         self.page.services.append(service)
 
     def _resized(self, event: ft.PageResizeEvent) -> None:
-        if self.showing_notifications or self.router.active:
+        if self.showing_notifications or self.account.showing_users or self.router.active:
             return  # another page is shown; show_board lays the board out afresh on the way back
         if self.layout.arrange(event.width):
             self.page.update()
@@ -374,20 +399,7 @@ class Dashboard:
         self.stop()
 
     def _connected(self, _: ft.Event[ft.Page]) -> None:
+        if not self.account.belongs_here():  # Flet reattached this kept page to another login's connection
+            self.account.refuse_foreign()
+            return
         self.start()
-
-
-def make_main(config: UiConfig, client: AsyncMySpinBotClient) -> Callable[[ft.Page], Awaitable[None]]:
-    """The Flet entry point for each new browser session."""
-
-    async def main(page: ft.Page) -> None:
-        try:
-            dashboard = Dashboard(page, config, client)
-            dashboard.mount()
-            dashboard.start()
-        except Exception:  # never leave the browser on Flet's "Error running app"
-            log.exception("the dashboard could not start")
-            page.controls = [ft.Text("The dashboard could not start; see the server log.", color=ft.Colors.ERROR)]
-            page.update()
-
-    return main

@@ -1,9 +1,12 @@
-"""Artifacts for the browser, fetched by the dashboard's server with the API token the browser never sees.
+"""Artifacts for the browser, fetched by the dashboard's server with the user's own session key.
+
+The browser never sees that key.
 
 `GET /artifacts/{job_id}/{name}` on the dashboard streams the file from the API through the
 client as it arrives (nothing is written to disk): inline (a preview image), or as a download
 with `?download=1`. Only that one API route is reachable this way; the client quotes both
-segments.
+segments. The session gate (myspinbot_ui.gate) lets only logged-in requests reach the route,
+and the API answers a member's request for another's job with 404.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from myspinbot_client import ApiError, ApiUnavailable, AsyncMySpinBotClient
+from myspinbot_client import ApiError, ApiUnavailable
+from myspinbot_ui.sessions import CURRENT_LOGIN
 
 ROUTE = "/artifacts/{job_id}/{name}"
 JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
@@ -42,10 +46,14 @@ def content_disposition(name: str) -> str:
     return f"attachment; filename*=utf-8''{quoted}"
 
 
-def artifact_endpoint(client: AsyncMySpinBotClient) -> Callable[[Request], Awaitable[Response]]:
-    """The route handler: open the artifact at the API, then relay its bytes as they come."""
+def artifact_endpoint() -> Callable[[Request], Awaitable[Response]]:
+    """The route handler: open the artifact at the API with the caller's login, then relay its bytes as they come."""
 
     async def send_artifact(request: Request) -> Response:
+        login = CURRENT_LOGIN.get()
+        if login is None:  # the gate lets no such request through; never fall back to another key
+            return _error(401, "unauthorized", "log in to the dashboard first (/login)")
+        client = login.client
         job_id = request.path_params["job_id"]
         name = request.path_params["name"]
         if not JOB_ID.match(job_id) or "/" in name or "\\" in name or name in ("", ".", ".."):

@@ -16,6 +16,8 @@ DEFAULT_PORT = 3001
 UPLOAD_DIR_ENV = "MYSPINBOT_UI_UPLOAD_DIR"
 MAX_UPLOAD_ENV = "MYSPINBOT_UI_MAX_UPLOAD_BYTES"
 PAGE_SIZE_ENV = "MYSPINBOT_UI_PAGE_SIZE"
+SESSION_SECRET_ENV = "MYSPINBOT_UI_SESSION_SECRET"
+MIN_SECRET_LENGTH = 32
 DEFAULT_MAX_UPLOAD_BYTES = 512 * 1024 * 1024
 
 
@@ -38,12 +40,16 @@ class UiConfig:
     health_interval: float = 2.0
     # Signs the browser's upload URLs; a fresh one per process unless FLET_SECRET_KEY is set.
     upload_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+    # Signs the login cookie; a fresh one per process unless MYSPINBOT_UI_SESSION_SECRET is set
+    # (logins live in the process's memory anyway, so a restart ends them either way).
+    session_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
 
     @classmethod
     def from_env(
         cls, env: Mapping[str, str] | None = None, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT
     ) -> UiConfig:
-        """Read `MYSPINBOT_API_URL`, `MYSPINBOT_API_TOKEN` and the `MYSPINBOT_UI_*` variables."""
+        """Read `MYSPINBOT_API_URL`, `MYSPINBOT_API_TOKEN` (used only while the API has auth off) and
+        the `MYSPINBOT_UI_*` variables."""
         env = os.environ if env is None else env
         connection = Connection.resolve(env=env)
         upload_dir = env.get(UPLOAD_DIR_ENV)
@@ -57,7 +63,17 @@ class UiConfig:
             max_upload_bytes=_positive_int(env, MAX_UPLOAD_ENV, DEFAULT_MAX_UPLOAD_BYTES),
             page_size=_positive_int(env, PAGE_SIZE_ENV, 20),
             upload_secret=env.get("FLET_SECRET_KEY") or secrets.token_urlsafe(32),
+            session_secret=_secret(env, SESSION_SECRET_ENV),
         )
+
+
+def _secret(env: Mapping[str, str], name: str) -> str:
+    text = env.get(name)
+    if not text:
+        return secrets.token_urlsafe(32)
+    if len(text) < MIN_SECRET_LENGTH:
+        raise ConfigError(f"{name} must be at least {MIN_SECRET_LENGTH} characters (e.g. `openssl rand -hex 32`)")
+    return text
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:

@@ -1,4 +1,4 @@
-"""The top bar (title and backend health) and the outage banner under it."""
+"""The top bar (title, page buttons, backend health, who is signed in) and the outage banner under it."""
 
 from __future__ import annotations
 
@@ -33,6 +33,8 @@ class Header:
         self.title = title
         # Buttons to the dashboard's other pages (notifications, …), between the name and the pills.
         self.actions = ft.Row(spacing=4, tight=True)
+        # Who is signed in, and the logout button (myspinbot_ui.account), at the far right.
+        self.user = ft.Container()
         self.control = ft.Container(
             padding=ft.Padding.symmetric(horizontal=20, vertical=12),
             bgcolor=ft.Colors.SURFACE_CONTAINER,
@@ -44,10 +46,12 @@ class Header:
         """Name and pills on one line (pills on the right), or the pills under the name on a narrow window."""
         self.health.alignment = ft.MainAxisAlignment.START if compact else ft.MainAxisAlignment.END
         if compact:
-            self.control.content = ft.Column([ft.Row([self.title, self.actions], wrap=True), self.health], spacing=10)
+            self.control.content = ft.Column(
+                [ft.Row([self.title, self.actions], wrap=True), self.health, self.user], spacing=10
+            )
         else:
             self.control.content = ft.Row(
-                [self.title, self.actions, ft.Container(self.health, expand=True)],
+                [self.title, self.actions, ft.Container(self.health, expand=True), self.user],
                 vertical_alignment=ft.CrossAxisAlignment.CENTER,
                 spacing=16,
             )
@@ -55,6 +59,10 @@ class Header:
     def add_action(self, control: ft.Control) -> None:
         """Put a page's button in the bar."""
         self.actions.controls.append(control)
+
+    def set_user(self, control: ft.Control) -> None:
+        """Show who is signed in (and how to log out)."""
+        self.user.content = control
 
     def render(self, status: BackendStatus) -> None:
         """Show the latest health (the pills are rebuilt only when it changed)."""
