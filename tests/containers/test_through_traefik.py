@@ -8,6 +8,7 @@ import struct
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from myspinbot_client import JobEvent
@@ -89,14 +90,48 @@ def test_the_event_stream_through_traefik(compose_stack: ComposeStack) -> None:
     assert progress == sorted(progress) and progress[-1] == 1.0
 
 
+DASHBOARD_USER = ("dana", "a dashboard passphrase through traefik")
+
+
+def test_the_dashboard_refuses_anonymous_requests_through_traefik(compose_stack: ComposeStack) -> None:
+    """https://ui.<domain> without a login: the page goes to /login, the rest is 401, and the stack's
+    bearer token opens nothing there (the dashboard takes logins only). A login works, with a Secure cookie
+    (the dashboard trusts Traefik's X-Forwarded-Proto)."""
+    base = ui_url(compose_stack)
+    page = httpx.get(base + "/", headers={"accept": "text/html"}, verify=False, timeout=30)
+    assert page.status_code == 303 and page.headers["location"] == "/login"
+    for path in ("/", "/main.dart.js", "/artifacts/0123456789abcdef/preview.webp"):
+        assert raw_get(base + path).status_code == 401, path  # even with the API token sent along
+    login_page = raw_get(base + "/login", token=False)
+    assert login_page.status_code == 200 and 'name="password"' in login_page.text
+    with api_client(compose_stack) as api:
+        if DASHBOARD_USER[0] not in {user.name for user in api.users()}:
+            api.add_user(DASHBOARD_USER[0], "admin", DASHBOARD_USER[1])
+    answer = httpx.post(
+        base + "/login",
+        data={"username": DASHBOARD_USER[0], "password": DASHBOARD_USER[1]},
+        headers={"origin": base},
+        verify=False,
+        timeout=30,
+    )
+    assert answer.status_code == 303, answer.text
+    cookie = answer.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie and "secure" in cookie, cookie
+    jar = {"myspinbot_session": answer.cookies["myspinbot_session"]}
+    shown = httpx.get(base + "/", cookies=jar, headers={"accept": "text/html"}, verify=False, timeout=30)
+    assert shown.status_code == 200
+
+
 def test_the_dashboard_page_through_traefik(compose_stack: ComposeStack) -> None:
-    """https://ui.<domain> serves the Flet dashboard, which lists a job it read from the API container."""
+    """https://ui.<domain> serves the Flet dashboard after a login, which lists a job it read from the API container."""
     if not chromium_available():
         pytest.fail("chromium is required (scripts/install-system-deps.sh installs it)")
     from playwright.sync_api import sync_playwright
 
     with api_client(compose_stack) as api:
         job = api.wait(submit_generate(api, "seen on the dashboard").id, timeout=120)
+        if DASHBOARD_USER[0] not in {user.name for user in api.users()}:
+            api.add_user(DASHBOARD_USER[0], "admin", DASHBOARD_USER[1])
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     # Chromium resolves the dashboard's host name itself: map it to Traefik's loopback port.
     args = [*CHROMIUM_ARGS, f"--host-resolver-rules=MAP {UI_HOST} 127.0.0.1"]
@@ -106,7 +141,7 @@ def test_the_dashboard_page_through_traefik(compose_stack: ComposeStack) -> None
             page = browser.new_page(ignore_https_errors=True, viewport={"width": 1366, "height": 900})
             ui = DashboardPage(page, ui_url(compose_stack), SCREENSHOTS)
             with ui.screenshot_on_failure():
-                ui.open()
+                ui.open(*DASHBOARD_USER)
                 poll(lambda: ui.row(job.id[:8]).count() > 0, 60, f"job {job.id[:8]} listed on the dashboard")
                 assert re.search(r"step (\d+)/\1 · done", ui.row_text(job.id[:8])), ui.row_text(job.id[:8])
                 assert ui.ws_frames, "the page's live connection (Flet's WebSocket through Traefik) sent nothing"

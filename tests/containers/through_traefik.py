@@ -73,4 +73,6 @@ def wait_routed(stack: ComposeStack, timeout: float = 180) -> None:
     wait_until(lambda: stack.health("ui") == "healthy", timeout, "the dashboard container healthy")
     with api_client(stack, timeout=5) as api:
         wait_until(lambda: api.health().ok, timeout, "/health through Traefik")
-    wait_until(lambda: raw_get(ui_url(stack)).status_code == 200, timeout, "the dashboard through Traefik")
+    wait_until(
+        lambda: raw_get(ui_url(stack) + "/login", token=False).status_code == 200, timeout, "the dashboard's login page"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 from typing import Any
@@ -139,7 +140,8 @@ def test_app_commands_follow_the_cli(stack: dict[str, Any]) -> None:
 
 
 def test_api_and_worker_share_settings_and_data(stack: dict[str, Any]) -> None:
-    """API and worker see the same Redis, data folder (one volume) and token; the ui reaches the API by name."""
+    """API and worker see the same Redis, data folder (one volume) and token; the ui reaches the API by
+    name, with no token of its own."""
     services = stack["services"]
     api, worker, ui = services["api"], services["worker"], services["ui"]
     assert api["environment"] == worker["environment"]
@@ -152,7 +154,12 @@ def test_api_and_worker_share_settings_and_data(stack: dict[str, Any]) -> None:
     ]
     assert data_volumes[0] == data_volumes[1] and len(data_volumes[0]) == 1
     assert ui["environment"]["MYSPINBOT_API_URL"] == f"http://api:{APP_PORTS['api']}"
-    assert ui["environment"]["MYSPINBOT_API_TOKEN"] == TEST_SECRETS["MYSPINBOT_API_TOKEN"]
+    # The dashboard holds no API key: it acts with each logged-in user's own session key.
+    assert not {"MYSPINBOT_API_TOKEN", "MYSPINBOT_API_KEY"} & set(ui["environment"])
+    # It and the API trust X-Forwarded-* from the container networks only, never from anywhere.
+    for service in (api, ui):
+        trusted = service["environment"]["FORWARDED_ALLOW_IPS"].split(",")
+        assert "*" not in trusted and all(ipaddress.ip_network(net).is_private for net in trusted)
 
 
 def test_bind_mounts_exist(stack: dict[str, Any]) -> None:

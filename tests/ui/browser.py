@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from playwright.sync_api import Browser, Locator, Page, sync_playwright
 
@@ -67,11 +68,27 @@ class DashboardPage:
     def _frame(self, payload: str | bytes) -> None:
         self.ws_frames.append(payload if isinstance(payload, str) else payload.decode("latin-1"))
 
-    def open(self) -> None:
-        """Load the page and switch on Flutter's accessibility tree (real DOM nodes to find)."""
-        self.page.goto(self.url)
+    def open(self, user: str | None = None, password: str | None = None) -> None:
+        """Load the page (logging in first through the login form when given a user) and switch on
+        Flutter's accessibility tree (real DOM nodes to find)."""
+        if user is not None and password is not None:
+            self.log_in(user, password)
+        else:
+            self.page.goto(self.url)
         self.page.wait_for_selector("flt-semantics-placeholder", state="attached", timeout=30_000)
         self.page.eval_on_selector("flt-semantics-placeholder", "e => e.click()")
+
+    def log_in(self, user: str, password: str, *, expect_success: bool = True) -> None:
+        """Fill and send the dashboard's login form (plain HTML, before Flutter starts)."""
+        parts = urlsplit(self.url)
+        origin, target = f"{parts.scheme}://{parts.netloc}", parts.path or "/"
+        self.page.goto(f"{origin}/login" + (f"?next={quote(target)}" if target != "/" else ""))
+        self.page.fill("#username", user)
+        self.page.fill("#password", password)
+        with self.page.expect_navigation(timeout=30_000):
+            self.page.click("#sign-in")
+        if expect_success:
+            poll(lambda: "/login" not in self.page.url, 30, "the login to lead on to the dashboard")
 
     def shot(self, name: str) -> Path:
         """Save a screenshot after letting the last frame paint."""

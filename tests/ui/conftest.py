@@ -15,7 +15,7 @@ import pytest
 
 from myspinbot.cli.procs import free_port, http_ok, wait_until
 from myspinbot.cli.redis_server import RedisNotFound
-from myspinbot_client import MySpinBotClient
+from myspinbot_client import Job, MySpinBotClient
 from tests.conftest import require
 from tests.support.processes import REPO_ROOT, LiveStack, ServiceProcess
 
@@ -62,6 +62,20 @@ def live_ui_stack(
         yield stack
     finally:
         stack.stop()
+
+
+def job_of(stack: LiveStack, account: Account, note: str) -> Job:
+    """A finished generate job submitted by `account` with its own session key."""
+    with MySpinBotClient(stack.api_url, anonymous=True) as anonymous:
+        key = anonymous.login(account.name, account.password, "test submit").key
+    with MySpinBotClient(stack.api_url, key) as api:
+        job = api.submit(
+            "generate", {"prompt": note, "num_frames": 5, "width": 128, "height": 128, "num_inference_steps": 2}
+        )
+        done = api.wait(job.id, timeout=60)
+        api.logout()
+    assert done.state.value == "succeeded", done.error
+    return done
 
 
 def fresh_screenshots(prefix: str = "") -> Path:

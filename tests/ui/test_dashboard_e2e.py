@@ -19,7 +19,7 @@ from myspinbot_client import Job, JobState, MySpinBotClient
 from tests.conftest import require
 from tests.support.processes import LiveStack
 from tests.ui.browser import LAPTOP, PHONE, DashboardPage, chromium, chromium_available, poll
-from tests.ui.conftest import API_TOKEN, PAGE_SIZE
+from tests.ui.conftest import ADMIN, API_TOKEN, PAGE_SIZE
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -84,7 +84,10 @@ def generate_and_preview(ui: DashboardPage) -> None:
     poll(lambda: re.search(r"step (\d+)/\1 · done", ui.row_text(short_id)), 10, "the row to say done")
     # The line beside Submit follows the job: it says "succeeded." now, no longer "queued.".
     ui.scroll_form_to_submit()
-    ui.text(f"Job {short_id} succeeded.").wait_for(timeout=10_000)
+    # Flutter puts the line in its semantics tree as text or, merged with its row, as an aria-label.
+    wanted = f"Job {short_id} succeeded."
+    line = page.get_by_text(wanted).or_(page.locator(f'[aria-label*="{wanted}"]')).filter(visible=True)
+    poll(lambda: line.count() > 0, 20, f"the line beside Submit to say job {short_id} succeeded")
     ui.shot("03-generate-done")
 
     with page.expect_response(re.compile(rf"/artifacts/{short_id}[0-9a-f]*/preview\.")) as preview:
@@ -160,7 +163,7 @@ def survive_api_restart(ui: DashboardPage, api: MySpinBotClient, stack: LiveStac
 
 def phone_with_older_jobs(ui: DashboardPage) -> None:
     page = ui.page
-    ui.open()
+    ui.open(ADMIN.name, ADMIN.password)
     ui.text("API OK").wait_for(timeout=30_000)
     poll(lambda: page.get_by_role("progressbar").count() == PAGE_SIZE, 15, "the first page of jobs")
     ui.scroll_page(down=True)
@@ -177,7 +180,7 @@ def test_dashboard_end_to_end(ui_stack: LiveStack, dashboard: str, screenshots: 
     with chromium() as browser:
         page = browser.new_page(viewport=LAPTOP, color_scheme="light", accept_downloads=True)
         ui = DashboardPage(page, dashboard, screenshots)
-        ui.open()
+        ui.open(ADMIN.name, ADMIN.password)
         with ui.screenshot_on_failure():
             check_health(ui)
             generate_and_preview(ui)

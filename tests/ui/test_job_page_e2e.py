@@ -17,7 +17,7 @@ from myspinbot_client import MySpinBotClient
 from tests.conftest import require
 from tests.support.processes import REPO_ROOT, LiveStack
 from tests.ui.browser import LAPTOP, DashboardPage, chromium, chromium_available
-from tests.ui.conftest import API_TOKEN
+from tests.ui.conftest import ADMIN, API_TOKEN
 from tests.ui.test_dashboard_e2e import training_images
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -66,7 +66,7 @@ def test_train_job_page(api: MySpinBotClient, dashboard: str, job_page_shots: Pa
     with chromium() as browser:
         page = browser.new_page(viewport=LAPTOP, color_scheme="light", accept_downloads=True)
         ui = DashboardPage(page, dashboard, job_page_shots)
-        ui.open()
+        ui.open(ADMIN.name, ADMIN.password)
         with ui.screenshot_on_failure():
             ui.page.locator(identifier(ui, f"open-{job.id}")).click(timeout=30_000)
             page.wait_for_url(re.compile(f"/jobs/{job.id}$"), timeout=15_000)
@@ -111,7 +111,7 @@ def test_generate_and_third_party_pages(api: MySpinBotClient, dashboard: str, jo
     with chromium() as browser:
         page = browser.new_page(viewport=LAPTOP, color_scheme="light")
         ui = DashboardPage(page, f"{dashboard}/jobs/{generate.id}", job_page_shots)
-        ui.open()
+        ui.open(ADMIN.name, ADMIN.password)
         with ui.screenshot_on_failure():
             page.locator(identifier(ui, "live-preview")).wait_for(timeout=30_000)
             page.get_by_label(re.compile(r"Live preview, version \d+")).first.wait_for(timeout=15_000)

@@ -13,11 +13,11 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from myspinbot_client import Job, MySpinBotClient
+from myspinbot_client import MySpinBotClient
 from myspinbot_ui.sessions import COOKIE_NAME
 from tests.support.processes import LiveStack
 from tests.ui.browser import poll
-from tests.ui.conftest import ALICE, API_TOKEN, BOB, Account, RunningDashboard, live_ui_stack
+from tests.ui.conftest import ALICE, API_TOKEN, BOB, Account, RunningDashboard, job_of, live_ui_stack
 
 pytestmark = pytest.mark.slow
 
@@ -36,20 +36,6 @@ def ui_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
     )
 
 
-def user_job(stack: LiveStack, account: Account, note: str) -> Job:
-    """A finished generate job submitted by `account` with its own session key."""
-    with MySpinBotClient(stack.api_url, anonymous=True) as anonymous:
-        key = anonymous.login(account.name, account.password, "test submit").key
-    with MySpinBotClient(stack.api_url, key) as api:
-        job = api.submit(
-            "generate", {"prompt": note, "num_frames": 5, "width": 128, "height": 128, "num_inference_steps": 2}
-        )
-        done = api.wait(job.id, timeout=60)
-        api.logout()
-    assert done.state.value == "succeeded", done.error
-    return done
-
-
 def log_in(url: str, account: Account, *, origin: str | None = None, **headers: str) -> httpx.Response:
     """POST the login form as a browser on the dashboard's page would (Origin: the page's own)."""
     form = {"username": account.name, "password": account.password, "next": "/"}
@@ -62,7 +48,7 @@ def ws_url(url: str) -> str:
 
 def test_nothing_but_the_login_page_answers_without_a_login(dashboard: str, ui_stack: LiveStack) -> None:
     """The page goes to /login, the web client's files and the artifact route are 401, the websocket is refused."""
-    job = user_job(ui_stack, ALICE, "refused to strangers")
+    job = job_of(ui_stack, ALICE, "refused to strangers")
     page = httpx.get(dashboard + "/", headers={"accept": "text/html"})
     assert page.status_code == 303 and page.headers["location"] == "/login"
     deep = httpx.get(dashboard + f"/jobs/{job.id}", headers={"accept": "text/html"})
@@ -87,8 +73,8 @@ def test_nothing_but_the_login_page_answers_without_a_login(dashboard: str, ui_s
 
 def test_a_login_sets_a_safe_cookie_and_acts_with_the_members_rights(dashboard: str, ui_stack: LiveStack) -> None:
     """HttpOnly, SameSite=Lax, Max-Age = the session's life, Secure behind TLS; A's artifact comes, B's is 404."""
-    mine = user_job(ui_stack, ALICE, "alice's own")
-    theirs = user_job(ui_stack, BOB, "bob's, not alice's")
+    mine = job_of(ui_stack, ALICE, "alice's own")
+    theirs = job_of(ui_stack, BOB, "bob's, not alice's")
     answer = log_in(dashboard, ALICE)
     assert answer.status_code == 303 and answer.headers["location"] == "/"
     cookie = answer.headers["set-cookie"]
@@ -123,7 +109,7 @@ def test_a_login_sets_a_safe_cookie_and_acts_with_the_members_rights(dashboard: 
 
 def test_logout_ends_the_session_and_a_replayed_cookie_is_dead(dashboard: str, ui_stack: LiveStack) -> None:
     """POST /logout revokes the session key at the API and clears the cookie; the old cookie opens nothing."""
-    job = user_job(ui_stack, ALICE, "before logout")
+    job = job_of(ui_stack, ALICE, "before logout")
     answer = log_in(dashboard, ALICE)
     jar = {COOKIE_NAME: answer.cookies[COOKIE_NAME]}
     assert httpx.get(dashboard + f"/artifacts/{job.id}/preview.webp", cookies=jar).status_code == 200

@@ -12,12 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from myspinbot.cli.redis_server import RedisNotFound
 from myspinbot_client import MySpinBotClient
 from tests.conftest import require
 from tests.support.processes import LiveStack
 from tests.ui.browser import LAPTOP, DashboardPage, chromium, chromium_available, poll
-from tests.ui.conftest import API_TOKEN, SCREENSHOTS
+from tests.ui.conftest import ADMIN, API_TOKEN, fresh_screenshots, live_ui_stack
 from tests.webhooks.receiver import running_receiver
 from tests.webhooks.support import LOOPBACK_ENV, documented_verify
 
@@ -27,25 +26,15 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def ui_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
     """The dashboard tests' stack (token, quick mock steps) allowed to deliver webhooks to 127.0.0.1."""
-    stack = LiveStack(
-        tmp_path_factory.mktemp("ui-notifications-stack"),
-        extra_env={"MYSPINBOT_MOCK_STEP_SECONDS": "0.05", "MYSPINBOT_API_TOKEN": API_TOKEN, **LOOPBACK_ENV},
+    yield from live_ui_stack(
+        tmp_path_factory, "ui-notifications-stack", MYSPINBOT_MOCK_STEP_SECONDS="0.05", **LOOPBACK_ENV
     )
-    try:
-        stack.start()
-    except RedisNotFound as error:
-        require(False, str(error))
-    yield stack
-    stack.stop()
 
 
 @pytest.fixture(scope="module")
 def shots() -> Path:
     """This page's screenshots (an earlier run's removed; other pages' left alone)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for old in SCREENSHOTS.glob("notifications-*.png"):
-        old.unlink()
-    return SCREENSHOTS
+    return fresh_screenshots("notifications-")
 
 
 def test_notifications_page_adds_a_webhook_sends_a_test_and_shows_deliveries(
@@ -56,7 +45,7 @@ def test_notifications_page_adds_a_webhook_sends_a_test_and_shows_deliveries(
     api = MySpinBotClient(ui_stack.api_url, API_TOKEN)
     with running_receiver() as receiver, chromium() as browser:
         ui = DashboardPage(browser.new_page(viewport=LAPTOP, color_scheme="light"), dashboard, shots)
-        ui.open()
+        ui.open(ADMIN.name, ADMIN.password)
         page = ui.page
         with ui.screenshot_on_failure():
             page.get_by_role("button", name="Notifications").click()

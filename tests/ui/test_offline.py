@@ -17,7 +17,7 @@ from playwright.sync_api import ConsoleMessage, Page, Route
 from tests.conftest import require
 from tests.support.processes import LiveStack
 from tests.ui.browser import LAPTOP, DashboardPage, chromium, chromium_available
-from tests.ui.conftest import SCREENSHOTS
+from tests.ui.conftest import ADMIN, SCREENSHOTS
 
 pytestmark = pytest.mark.e2e
 
@@ -79,7 +79,7 @@ def test_docs_and_dashboard_work_with_the_network_cut_off(
         page.screenshot(path=str(offline_shots / "docs-offline.png"), full_page=False)
 
         ui = DashboardPage(page, dashboard, offline_shots)
-        ui.open()
+        ui.open(ADMIN.name, ADMIN.password)
         with ui.screenshot_on_failure():
             ui.text("API OK").wait_for(timeout=30_000)
             page.get_by_role("button", name="Submit job").wait_for(timeout=15_000)

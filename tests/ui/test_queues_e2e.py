@@ -13,12 +13,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Locator
 
-from myspinbot.cli.redis_server import RedisNotFound
 from myspinbot_client import MySpinBotClient
 from tests.conftest import require
 from tests.support.processes import LiveStack
 from tests.ui.browser import LAPTOP, DashboardPage, chromium, chromium_available, poll
-from tests.ui.conftest import API_TOKEN, SCREENSHOTS
+from tests.ui.conftest import ADMIN, API_TOKEN, fresh_screenshots, live_ui_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -26,26 +25,13 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def ui_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
     """The dashboard tests' stack (token, quick mock steps) with one worker slot, so places are plain."""
-    stack = LiveStack(
-        tmp_path_factory.mktemp("ui-queues-stack"),
-        concurrency=1,
-        extra_env={"MYSPINBOT_MOCK_STEP_SECONDS": "0.05", "MYSPINBOT_API_TOKEN": API_TOKEN},
-    )
-    try:
-        stack.start()
-    except RedisNotFound as error:
-        require(False, str(error))
-    yield stack
-    stack.stop()
+    yield from live_ui_stack(tmp_path_factory, "ui-queues-stack", concurrency=1, MYSPINBOT_MOCK_STEP_SECONDS="0.05")
 
 
 @pytest.fixture(scope="module")
 def shots() -> Path:
     """This page's screenshots (an earlier run's removed; other pages' left alone)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for old in SCREENSHOTS.glob("queues-*.png"):
-        old.unlink()
-    return SCREENSHOTS
+    return fresh_screenshots("queues-")
 
 
 def text_of(node: Locator) -> str:
@@ -67,7 +53,7 @@ def test_queues_panel_pauses_places_batches_and_resubmits(ui_stack: LiveStack, d
     api = MySpinBotClient(ui_stack.api_url, API_TOKEN)
     with chromium() as browser:
         ui = DashboardPage(browser.new_page(viewport=LAPTOP, color_scheme="light"), dashboard, shots)
-        ui.open()
+        ui.open(ADMIN.name, ADMIN.password)
         page = ui.page
         with ui.screenshot_on_failure():
             panel = page.locator('[flt-semantics-identifier="queues-panel"]')

@@ -92,8 +92,8 @@ class Account:
         """Swap the jobs for the users page (admins)."""
         if not self.login.is_admin:
             return
+        self.show_page(self.users_view.page_control)  # leaves any other page first
         self.showing_users = True
-        self.show_page(self.users_view.page_control)
         self.page.run_task(self.users.refresh)
         self.changed()
 

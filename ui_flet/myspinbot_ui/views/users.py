@@ -22,9 +22,10 @@ class UsersView:
 
     def __init__(self, users: Users, on_back: Callable[[], None]) -> None:
         self.users = users
-        self.name = ft.TextField(label="New user name", expand=True, max_length=64)
+        # Fixed widths: a wrapping row cannot give its children an expanded share.
+        self.name = ft.TextField(label="New user name", width=260, max_length=64)
         self.role = ft.Dropdown(label="Role", options=role_options(), value=Role.MEMBER.value, width=160)
-        self.password = ft.TextField(label="Password", password=True, can_reveal_password=True, expand=True)
+        self.password = ft.TextField(label="Password", password=True, can_reveal_password=True, width=260)
         self.form_error = ft.Text("", color=ft.Colors.ERROR, visible=False)
         self.message = ft.Semantics(identifier="users-message", live_region=True, content=muted("", size=13))
         self.rows = ft.Column(spacing=12)
