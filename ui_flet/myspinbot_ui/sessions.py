@@ -12,6 +12,8 @@ routes a browser back to the same replica, see docs/deployment.md).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import contextvars
 import logging
 import secrets
@@ -134,11 +136,16 @@ class SessionTable:
                 log.exception("a page of %s did not take the logout", login.name)
         await login.client.aclose()
 
-    async def close(self) -> None:
-        """At shutdown: close every client (the keys stay valid until they expire or are revoked)."""
-        logins, self._logins = list(self._logins.values()), {}
+    async def close(self, *, timeout: float = 3.0) -> None:
+        """At shutdown: revoke every login's key (no one could use it again: the table is gone), then
+        close the clients; a key the API could not be told about in time expires on its own."""
+        logins = list(self._logins.values())
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await asyncio.gather(*(self.end(login) for login in logins), return_exceptions=True)
         for login in logins:
             await login.client.aclose()
+        self._logins.clear()
 
 
 def _parse_time(text: str | None) -> datetime | None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from myspinbot_client import ApiError, AsyncMySpinBotClient
 from myspinbot_client.identity import Role, User
+from myspinbot_ui.notifications import api_problem
 
 ROLES = (Role.MEMBER, Role.VIEWER, Role.ADMIN)
 
@@ -34,13 +35,6 @@ def add_problem(name: str, password: str) -> str | None:
     if not password:
         return "Enter a password for the new user (they log in with it)."
     return None
-
-
-def api_problem(error: ApiError) -> str:
-    """An API refusal as one line: the field's message when the API names one."""
-    if error.details:
-        return "; ".join(detail.message for detail in error.details)
-    return error.message
 
 
 class Users:

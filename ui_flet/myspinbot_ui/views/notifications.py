@@ -8,7 +8,17 @@ import flet as ft
 
 from myspinbot_client import Webhook, WebhookDelivery
 from myspinbot_ui.notifications import DEFAULT_EVENTS, EVENT_CHOICES, Notifications, NotificationsState
-from myspinbot_ui.views.theme import BAD_COLOR, IDLE_COLOR, OK_COLOR, card, muted, pill, section_title
+from myspinbot_ui.views.theme import (
+    BAD_COLOR,
+    IDLE_COLOR,
+    OK_COLOR,
+    add_card,
+    card,
+    muted,
+    other_page,
+    pill,
+    section_title,
+)
 
 DELIVERY_COLORS = {"succeeded": OK_COLOR, "failed": BAD_COLOR, "pending": IDLE_COLOR}
 
@@ -39,34 +49,15 @@ class NotificationsView:
         self.hooks = ft.Column(spacing=12)
         self.cards: dict[str, HookCard] = {}
         add_button = ft.Button("Add webhook", icon=ft.Icons.ADD_LINK, on_click=self._add)
-        back = ft.TextButton("Back to jobs", icon=ft.Icons.ARROW_BACK, on_click=lambda _: on_back())
-        add_card = card(
-            ft.Column(
-                [
-                    section_title("Add a webhook"),
-                    muted("Each event is POSTed as signed JSON; see the webhooks guide to verify it.", size=13),
-                    ft.Row([self.url]),
-                    ft.Row(list(self.events.values()), wrap=True, spacing=8),
-                    self.form_error,
-                    ft.Semantics(identifier="add-webhook", content=add_button),
-                ],
-                spacing=12,
-            )
+        add_form = add_card(
+            "Add a webhook",
+            "Each event is POSTed as signed JSON; see the webhooks guide to verify it.",
+            [ft.Row([self.url]), ft.Row(list(self.events.values()), wrap=True, spacing=8)],
+            self.form_error,
+            ft.Semantics(identifier="add-webhook", content=add_button),
         )
-        self.control = ft.Column(
-            [
-                ft.Row([back, ft.Text("Notifications", size=20, weight=ft.FontWeight.W_700)], spacing=12),
-                add_card,
-                self.secret,
-                self.message,
-                card(ft.Column([section_title("Webhooks"), self.hooks], spacing=12)),
-            ],
-            spacing=16,
-            scroll=ft.ScrollMode.AUTO,
-            expand=True,
-            horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
-        )
-        self.page_control = ft.Container(self.control, padding=20, expand=True)
+        hooks = card(ft.Column([section_title("Webhooks"), self.hooks], spacing=12))
+        self.page_control = other_page("Notifications", on_back, [add_form, self.secret, self.message, hooks])
 
     def render(self, state: NotificationsState) -> None:
         """Bring the page up to date with the state."""

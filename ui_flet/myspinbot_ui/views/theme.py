@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import flet as ft
 
 from myspinbot_client import JobState
@@ -78,3 +80,21 @@ def section_title(text: str) -> ft.Text:
 def muted(text: str, *, size: float = 12, selectable: bool = False) -> ft.Text:
     """Secondary text."""
     return ft.Text(text, size=size, color=ft.Colors.ON_SURFACE_VARIANT, selectable=selectable)
+
+
+def add_card(title: str, note: str, rows: list[ft.Control], error: ft.Text, button: ft.Semantics) -> ft.Container:
+    """The card of an "add …" form (a webhook, a user): heading, a note, its rows, the error line, the button."""
+    return card(ft.Column([section_title(title), muted(note, size=13), *rows, error, button], spacing=12))
+
+
+def other_page(title: str, on_back: Callable[[], None], sections: list[ft.Control]) -> ft.Container:
+    """A page shown instead of the board (notifications, users): "Back to jobs", its title, its sections."""
+    back = ft.TextButton("Back to jobs", icon=ft.Icons.ARROW_BACK, on_click=lambda _: on_back())
+    column = ft.Column(
+        [ft.Row([back, ft.Text(title, size=20, weight=ft.FontWeight.W_700)], spacing=12), *sections],
+        spacing=16,
+        scroll=ft.ScrollMode.AUTO,
+        expand=True,
+        horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
+    )
+    return ft.Container(column, padding=20, expand=True)

@@ -8,7 +8,17 @@ import flet as ft
 
 from myspinbot_client.identity import Role, User
 from myspinbot_ui.users import ROLES, Users, UsersState
-from myspinbot_ui.views.theme import IDLE_COLOR, OK_COLOR, WARN_COLOR, card, muted, pill, section_title
+from myspinbot_ui.views.theme import (
+    IDLE_COLOR,
+    OK_COLOR,
+    WARN_COLOR,
+    add_card,
+    card,
+    muted,
+    other_page,
+    pill,
+    section_title,
+)
 
 ROLE_COLORS = {Role.ADMIN: WARN_COLOR, Role.MEMBER: OK_COLOR, Role.VIEWER: IDLE_COLOR}
 
@@ -31,32 +41,15 @@ class UsersView:
         self.rows = ft.Column(spacing=12)
         self.cards: dict[str, UserCard] = {}
         add_button = ft.Button("Add user", icon=ft.Icons.PERSON_ADD, on_click=self._add)
-        back = ft.TextButton("Back to jobs", icon=ft.Icons.ARROW_BACK, on_click=lambda _: on_back())
-        add_card = card(
-            ft.Column(
-                [
-                    section_title("Add a user"),
-                    muted("Members submit and see their own jobs; viewers read all; admins do everything.", size=13),
-                    ft.Row([self.name, self.role, self.password], wrap=True, spacing=12),
-                    self.form_error,
-                    ft.Semantics(identifier="add-user", content=add_button),
-                ],
-                spacing=12,
-            )
+        add_form = add_card(
+            "Add a user",
+            "Members submit and see their own jobs; viewers read all; admins do everything.",
+            [ft.Row([self.name, self.role, self.password], wrap=True, spacing=12)],
+            self.form_error,
+            ft.Semantics(identifier="add-user", content=add_button),
         )
-        self.control = ft.Column(
-            [
-                ft.Row([back, ft.Text("Users", size=20, weight=ft.FontWeight.W_700)], spacing=12),
-                add_card,
-                self.message,
-                card(ft.Column([section_title("Users"), self.rows], spacing=12)),
-            ],
-            spacing=16,
-            scroll=ft.ScrollMode.AUTO,
-            expand=True,
-            horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
-        )
-        self.page_control = ft.Container(self.control, padding=20, expand=True)
+        users = card(ft.Column([section_title("Users"), self.rows], spacing=12))
+        self.page_control = other_page("Users", on_back, [add_form, self.message, users])
 
     def render(self, state: UsersState) -> None:
         """Bring the page up to date with the state."""
