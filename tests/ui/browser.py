@@ -103,11 +103,15 @@ class DashboardPage:
         try:
             yield
         except BaseException:
-            self.page.screenshot(path=str(self.screenshots / "failure.png"))
-            texts = self.page.eval_on_selector_all(
-                "flt-semantics", "els => els.filter(e => e.children.length <= 1).map(e => e.innerText)"
-            )
-            (self.screenshots / "failure.txt").write_text("\n".join(texts))
+            # Best effort: a page too busy to paint must not hide the failure that brought us here.
+            try:
+                self.page.screenshot(path=str(self.screenshots / "failure.png"), timeout=10_000)
+                texts = self.page.eval_on_selector_all(
+                    "flt-semantics", "els => els.filter(e => e.children.length <= 1).map(e => e.innerText)"
+                )
+                (self.screenshots / "failure.txt").write_text("\n".join(texts))
+            except Exception as error:  # secondary to the failure re-raised below
+                (self.screenshots / "failure.txt").write_text(f"no screenshot: {error}")
             raise
 
     def text(self, text: str | re.Pattern[str]) -> Locator:
