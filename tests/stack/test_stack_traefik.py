@@ -80,9 +80,11 @@ def test_traefik_reaches_each_routed_service_over_a_shared_network(compose_bin: 
 
 
 def test_docker_provider_is_opt_in(stack: dict[str, Any]) -> None:
-    """Only services labelled traefik.enable=true are exposed; redis, worker and prometheus are not."""
+    """Only services labelled traefik.enable=true are exposed; redis, worker and prometheus are not;
+    and only containers of this compose project (another stack on the engine is not routed)."""
     flags = traefik_flags(stack)
     assert flags["--providers.docker.exposedbydefault"] == "false"
+    assert flags["--providers.docker.constraints"] == f"Label(`com.docker.compose.project`,`{stack['name']}`)"
     for name in ("redis", "worker", "prometheus"):
         assert not traefik_labels(stack["services"][name]), name
 
