@@ -151,7 +151,10 @@ def run_dev_stack(
 def auth_banner(settings: Settings) -> str:
     """What `make dev` says about authentication: on loopback it may run without, and says so."""
     if settings.auth_required:
-        return "auth is ON: send your API key (MYSPINBOT_API_KEY); MYSPINBOT_API_TOKEN is the bootstrap admin key"
+        return (
+            "auth is ON: send your API key (MYSPINBOT_API_KEY); MYSPINBOT_API_TOKEN is the bootstrap admin key. "
+            "The dashboard asks for a login: add one with `myspinbot users add NAME --role admin --password`"
+        )
     return (
         "auth is OFF (loopback only): every caller is the local admin. Set MYSPINBOT_API_TOKEN "
         "or MYSPINBOT_AUTH=on before sharing this machine's ports"
