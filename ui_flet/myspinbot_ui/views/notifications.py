@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 import flet as ft
 
@@ -14,6 +14,7 @@ from myspinbot_ui.views.theme import (
     OK_COLOR,
     add_card,
     card,
+    later,
     muted,
     other_page,
     pill,
@@ -164,14 +165,3 @@ class HookCard:
             )
             for delivery in deliveries
         ]
-
-
-def later(
-    action: Callable[[Webhook], Awaitable[None]], hook: Webhook
-) -> Callable[[ft.Event[ft.Button]], Awaitable[None]]:
-    """A click handler that runs `action` on `hook`."""
-
-    async def run(_: ft.Event[ft.Button]) -> None:
-        await action(hook)
-
-    return run

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import flet as ft
 
 from myspinbot_client import JobState
+
+T = TypeVar("T")
 
 SEED = ft.Colors.INDIGO
 GAP = 12
@@ -98,3 +101,12 @@ def other_page(title: str, on_back: Callable[[], None], sections: list[ft.Contro
         horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
     )
     return ft.Container(column, padding=20, expand=True)
+
+
+def later(action: Callable[[T], Awaitable[None]], subject: T) -> Callable[[ft.Event[Any]], Awaitable[None]]:
+    """A click handler that runs `action` on `subject` (a webhook, a user's name)."""
+
+    async def run(_: ft.Event[Any]) -> None:
+        await action(subject)
+
+    return run

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 import flet as ft
 
@@ -14,6 +14,7 @@ from myspinbot_ui.views.theme import (
     WARN_COLOR,
     add_card,
     card,
+    later,
     muted,
     other_page,
     pill,
@@ -131,14 +132,3 @@ class UserCard:
     async def _reset(self, _: ft.Event[ft.OutlinedButton]) -> None:
         await self.users.reset_password(self.name, self.password.value or "")
         self.password.value = ""
-
-
-def later(
-    action: Callable[[str], Awaitable[None]], name: str
-) -> Callable[[ft.Event[ft.OutlinedButton]], Awaitable[None]]:
-    """A click handler that runs `action` for one user."""
-
-    async def run(_: ft.Event[ft.OutlinedButton]) -> None:
-        await action(name)
-
-    return run
