@@ -79,9 +79,11 @@ def job_of(stack: LiveStack, account: Account, note: str) -> Job:
 
 
 def fresh_screenshots(prefix: str = "") -> Path:
-    """The screenshots folder, with an earlier run's `<prefix>*.png` (and failure notes) removed."""
+    """The screenshots folder, with an earlier run's `<prefix>*.png` removed (all of them, and the
+    failure notes, for no prefix; a module's own prefix leaves other modules' failures alone)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for old in [*SCREENSHOTS.glob(f"{prefix}*.png"), *SCREENSHOTS.glob("failure.txt")]:
+    notes = [] if prefix else list(SCREENSHOTS.glob("failure.txt"))
+    for old in [*SCREENSHOTS.glob(f"{prefix}*.png"), *notes]:
         old.unlink()
     return SCREENSHOTS
 

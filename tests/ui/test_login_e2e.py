@@ -93,7 +93,8 @@ def test_a_member_sees_only_its_jobs_and_logout_ends_the_session(
 
 
 def test_an_admin_adds_a_user_on_the_users_page(ui_stack: LiveStack, dashboard: str, shots: Path) -> None:
-    """Ada (admin) opens Users, sees everyone, adds carol as a member; carol can log in."""
+    """Ada (admin) opens Users, sees everyone, adds carol as a member (who can then log in), resets her
+    password (her session ends), revokes her keys and makes her a viewer."""
     require(chromium_available(), "chromium is not installed (apt-get install chromium)")
     with chromium() as browser:
         ui = DashboardPage(browser.new_page(viewport=LAPTOP, color_scheme="light"), dashboard, shots)
@@ -119,11 +120,14 @@ def test_an_admin_adds_a_user_on_the_users_page(ui_stack: LiveStack, dashboard: 
             ui.text(re.compile(r"^New password set for carol")).wait_for(timeout=15_000)
             page.locator('[flt-semantics-identifier="revoke-carol"]').click()
             ui.text(re.compile(r"^Revoked \d+ keys? of carol")).wait_for(timeout=15_000)
+            page.locator('[flt-semantics-identifier="role-carol"]').click()
+            page.get_by_text("viewer", exact=True).first.click(timeout=15_000)  # the open menu: no one is a viewer yet
+            ui.text("carol is now viewer.").wait_for(timeout=15_000)
     with MySpinBotClient(ui_stack.api_url, first.key) as carol_session, pytest.raises(ApiError) as revoked:
         carol_session.me()  # her first session ended with the reset (and the revocation)
     assert revoked.value.status == 401
     with MySpinBotClient(ui_stack.api_url, API_TOKEN) as admin:
         carol = next(user for user in admin.users() if user.name == "carol")
-    assert carol.role.value == "member" and carol.has_password
+    assert carol.role.value == "viewer" and carol.has_password
     with MySpinBotClient(ui_stack.api_url, anonymous=True) as anonymous:
         assert anonymous.login("carol", "carol's second passphrase").user.name == "carol"
