@@ -84,10 +84,7 @@ def generate_and_preview(ui: DashboardPage) -> None:
     poll(lambda: re.search(r"step (\d+)/\1 · done", ui.row_text(short_id)), 10, "the row to say done")
     # The line beside Submit follows the job: it says "succeeded." now, no longer "queued.".
     ui.scroll_form_to_submit()
-    # Flutter puts the line in its semantics tree as text or, merged with its row, as an aria-label.
-    wanted = f"Job {short_id} succeeded."
-    line = page.get_by_text(wanted).or_(page.locator(f'[aria-label*="{wanted}"]')).filter(visible=True)
-    poll(lambda: line.count() > 0, 20, f"the line beside Submit to say job {short_id} succeeded")
+    ui.text(f"Job {short_id} succeeded.").wait_for(timeout=10_000)
     ui.shot("03-generate-done")
 
     with page.expect_response(re.compile(rf"/artifacts/{short_id}[0-9a-f]*/preview\.")) as preview:

@@ -85,6 +85,16 @@ async def test_an_unreachable_api_keeps_the_dashboard_closed(tmp_path: Path) -> 
     assert page.status_code == 303 and page.headers["location"] == "/login"
 
 
+async def test_a_revalidated_page_keeps_its_policy(dashboard_http: httpx.AsyncClient) -> None:
+    """A 304 for the page carries no Content-Security-Policy: a browser would let a hash-less policy
+    replace the cached page's own, blocking its inline scripts (a reload stayed on Flet's logo)."""
+    page = await dashboard_http.get("/")
+    assert "sha256-" in page.headers["content-security-policy"]
+    again = await dashboard_http.get("/", headers={"if-none-match": page.headers["etag"]})
+    assert again.status_code == 304
+    assert "content-security-policy" not in again.headers
+
+
 def test_download_names_are_quoted_for_the_header() -> None:
     """A plain name is given as is; any other is percent-encoded as UTF-8 (RFC 6266)."""
     assert content_disposition("lora.safetensors") == 'attachment; filename="lora.safetensors"'

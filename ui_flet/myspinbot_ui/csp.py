@@ -64,6 +64,11 @@ class ContentSecurityPolicy:
 
         async def send_with_policy(message: Message) -> None:
             nonlocal start
+            if message["type"] == "http.response.start" and message.get("status") == 304:
+                # No body, no policy: the browser keeps the cached page's own policy (with its
+                # script hashes); a hash-less one here would replace it and block the page's scripts.
+                await send(message)
+                return
             if message["type"] == "http.response.start":
                 content_type = dict(message.get("headers", [])).get(b"content-type", b"")
                 if content_type.startswith(b"text/html"):
