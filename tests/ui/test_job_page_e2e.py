@@ -106,12 +106,14 @@ def test_train_job_page(api: MySpinBotClient, dashboard: str, job_page_shots: Pa
 def test_generate_and_third_party_pages(api: MySpinBotClient, dashboard: str, job_page_shots: Path) -> None:
     """A running generate job's page shows its live preview; a third-party job type's arbitrary metrics get charts."""
     require(chromium_available(), "chromium is not installed (apt-get install chromium)")
-    generate = api.submit("generate", {"prompt": "a red fox in the snow", "num_inference_steps": 40})
-    probe = api.submit("probe", {"steps": 2000, "progress_every": 200, "step_seconds": 0.2})
     with chromium() as browser:
         page = browser.new_page(viewport=LAPTOP, color_scheme="light")
+        # Logged in first, so the page opens as soon as the jobs are submitted (the preview is live).
+        DashboardPage(page, dashboard, job_page_shots).log_in(ADMIN.name, ADMIN.password)
+        generate = api.submit("generate", {"prompt": "a red fox in the snow", "num_inference_steps": 40})
+        probe = api.submit("probe", {"steps": 2000, "progress_every": 200, "step_seconds": 0.2})
         ui = DashboardPage(page, f"{dashboard}/jobs/{generate.id}", job_page_shots)
-        ui.open(ADMIN.name, ADMIN.password)
+        ui.open()
         with ui.screenshot_on_failure():
             page.locator(identifier(ui, "live-preview")).wait_for(timeout=30_000)
             page.get_by_label(re.compile(r"Live preview, version \d+")).first.wait_for(timeout=15_000)
