@@ -196,8 +196,9 @@ def test_the_line_beside_submit_follows_the_submitted_job_to_its_end() -> None:
     board = JobBoard()
     queued = submitted_job("queued")
     board.apply(queued)
+    assert form.status.visible is False  # hidden while empty (Flutter's semantics, see JobForm.status)
     form.show_submitted(queued)
-    assert form.status.value == "Job ab12cd34 queued."
+    assert form.status.value == "Job ab12cd34 queued." and form.status.visible
     for job, line in [
         (submitted_job("running", progress=0.4, version=2), "Job ab12cd34 running, 40%."),
         (submitted_job("succeeded", progress=1.0, version=3), "Job ab12cd34 succeeded."),
@@ -209,7 +210,7 @@ def test_the_line_beside_submit_follows_the_submitted_job_to_its_end() -> None:
     assert submission_status(failed.id, failed) == "Job ab12cd34 failed: RuntimeError: boom"
     form.show_errors({"prompt": "required"})  # a new attempt: the old job's line goes
     panel.render(board)
-    assert form.status.value == ""
+    assert form.status.value == "" and form.status.visible is False
 
 
 async def nothing_to_submit(_: JobForm) -> None:

@@ -48,7 +48,10 @@ class JobForm:
             style=ft.ButtonStyle(padding=ft.Padding.symmetric(horizontal=24, vertical=16)),
         )
         self.busy = ft.ProgressRing(width=18, height=18, stroke_width=2, visible=False)
-        self.status = ft.Text("", size=13, expand=True)
+        # Hidden while empty: Flutter's web semantics fixes a node's kind when it is first built, so
+        # a Text built empty never gets its later words into the accessibility tree (screen
+        # readers and the browser tests would not see "Job … succeeded.").
+        self.status = ft.Text("", size=13, expand=True, visible=False)
         self.submitted_id: str | None = None  # the job whose state the status line follows
         self.clone_of: str | None = None  # set by "Edit and resubmit": the submit becomes a clone
         self.clone_note = ft.Text("", size=13, color=ft.Colors.PRIMARY)
@@ -127,7 +130,7 @@ class JobForm:
         self.form_error.value = text
         self.form_error.visible = bool(text)
         if errors:
-            self.status.value = ""
+            self.show_status("")
             self.submitted_id = None
 
     def edit_copy(self, job: Job) -> None:
@@ -138,7 +141,7 @@ class JobForm:
         self.clone_note.value = f"Editing a copy of job {job.id[:8]}: its files are kept unless you choose new ones."
         self.clone_box.visible = True
         self.show_errors({})
-        self.status.value = ""
+        self.show_status("")
 
     def clone_done(self) -> None:
         """The clone was submitted: the form submits new jobs again."""
@@ -149,8 +152,7 @@ class JobForm:
         """Disable the button and show what is happening while a submission is under way."""
         self.submit_button.disabled = busy
         self.busy.visible = busy
-        self.status.value = message
-        self.status.color = None
+        self.show_status(message)
         if busy:
             self.submitted_id = None
 
@@ -166,9 +168,14 @@ class JobForm:
         """Show where the job submitted last stands ("queued" must not stay once it has finished)."""
         if self.submitted_id is None:
             return
-        self.status.value = submission_status(self.submitted_id, job)
         failed = job is not None and job.state is JobState.FAILED
-        self.status.color = ft.Colors.ERROR if failed else ft.Colors.PRIMARY
+        self.show_status(submission_status(self.submitted_id, job), ft.Colors.ERROR if failed else ft.Colors.PRIMARY)
+
+    def show_status(self, text: str, color: ft.ColorValue | None = None) -> None:
+        """Set the line beside Submit; an empty line is hidden (see `self.status`)."""
+        self.status.value = text
+        self.status.color = color
+        self.status.visible = bool(text)
 
     async def _submit(self, _: ft.Event[ft.Button]) -> None:
         await self.on_submit(self)
