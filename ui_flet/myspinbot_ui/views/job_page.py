@@ -108,7 +108,7 @@ class JobPage:
         self.checkpoint_list = ft.Column([], spacing=4)
         self.outputs = ft.Column([], spacing=4)
         self.log_lines = ft.ListView([], spacing=1, height=220, auto_scroll=True)
-        self.preview = ft.Image(src=b"", width=320, height=200, fit=ft.BoxFit.CONTAIN, visible=False)
+        self.preview = ft.Image(src=b"", width=320, height=200, fit=ft.BoxFit.CONTAIN)
         self.preview_note = ft.Text("No live preview.", color=ft.Colors.ON_SURFACE_VARIANT)
         self.drawn_artifacts: tuple[str, ...] | None = None
         self.drawn_seq = -1
@@ -116,8 +116,9 @@ class JobPage:
         header = ft.Row([back, self.title, self.state], spacing=16, vertical_alignment=ft.CrossAxisAlignment.CENTER)
         self.sample_section = section("Samples", self.samples, "job-samples")
         self.checkpoint_section = section("Checkpoints", self.checkpoint_list, "job-checkpoints")
+        # The wrapper is what hides: Flutter draws an error box for a Semantics whose content is hidden.
         self.preview_image = ft.Semantics(
-            identifier="live-preview", container=True, label="No live preview yet", content=self.preview
+            identifier="live-preview", container=True, label="No live preview yet", content=self.preview, visible=False
         )
         self.preview_section = section(
             "Live preview", ft.Column([self.preview_image, self.preview_note]), "job-preview"
@@ -246,7 +247,7 @@ class JobPage:
 
     def _render_preview(self, detail: JobDetail) -> None:
         has_preview = detail.preview is not None
-        self.preview.visible = has_preview
+        self.preview_image.visible = has_preview
         self.preview_section.visible = has_preview or (detail.job is not None and detail.job.type == "generate")
         if detail.preview is not None and self.preview.src != detail.preview:
             self.preview.src = detail.preview
