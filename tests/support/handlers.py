@@ -34,12 +34,10 @@ def handler_context(
     tmp_path: Path, job_type: str, reporter: FakeReporter, inputs: list[Path] | None = None, step_seconds: float = 0.0
 ) -> JobContext:
     """A JobContext over folders in `tmp_path`, as the worker's wrapper would build it."""
-    workdir = tmp_path / "work"
-    workdir.mkdir(parents=True, exist_ok=True)
     return JobContext(
         job_id=f"job-{job_type}-1",
         job_type=job_type,
-        workdir=workdir,
+        scratch_dir=tmp_path / "work",
         artifacts_dir=tmp_path / "artifacts",
         inputs=inputs or [],
         settings=Settings(mock_step_seconds=step_seconds),

@@ -62,7 +62,7 @@ class JobContext:
 
     - `progress(step, total, message)` records progress over the whole job (it never goes
       back) and raises `JobCancelled` if the job was cancelled;
-    - `workdir` is the job's private scratch folder; `inputs` are the uploaded files;
+    - `workdir` is the job's private scratch folder (made on first use); `inputs` are the uploaded files;
     - `add_artifact(path)` publishes a file as a downloadable result;
     - `metric(step, loss=..., lr=...)` records named scalars at a step (served as series);
     - `sample(path, step, caption=, seed=)` and `checkpoint(path, step)` publish an image or a
@@ -73,7 +73,7 @@ class JobContext:
 
     job_id: str
     job_type: str
-    workdir: Path
+    scratch_dir: Path  # `workdir`, before it is made
     artifacts_dir: Path
     inputs: list[Path]
     settings: Settings
@@ -84,6 +84,14 @@ class JobContext:
 
     def __post_init__(self) -> None:
         self.log = JobLog(self.logger, self.telemetry)
+
+    @property
+    def workdir(self) -> Path:
+        """The job's scratch folder, made the first time a handler asks for it: a job that needs
+        none (a zero-step job) costs no folder, and making one was 15% of such a job's time in the
+        worker (docs/performance.md)."""
+        self.scratch_dir.mkdir(parents=True, exist_ok=True)
+        return self.scratch_dir
 
     def progress(self, step: int, total: int, message: str = "") -> None:
         """Record that `step` of `total` steps are done; raise `JobCancelled` if cancelled."""

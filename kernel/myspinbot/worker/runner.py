@@ -155,12 +155,11 @@ def execute_job(kernel: Kernel, job_type: JobType, job_id: str, worker: str) -> 
 def run_handler(kernel: Kernel, job_type: JobType, run: JobRun) -> tuple[JobState, dict[str, Any]]:
     """Call the plugin's handler and turn how it ended into a final state."""
     folders = JobFolders.of(kernel.settings.jobs_dir, run.job.id)
-    folders.work.mkdir(parents=True, exist_ok=True)
     telemetry = WorkerTelemetry(run)
     context = JobContext(
         job_id=run.job.id,
         job_type=job_type.name,
-        workdir=folders.work,
+        scratch_dir=folders.work,
         artifacts_dir=folders.artifacts,
         inputs=folders.input_files(),
         settings=kernel.settings,

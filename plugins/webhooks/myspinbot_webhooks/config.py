@@ -46,6 +46,14 @@ class WebhookSettings(BaseSettings):
     max_response_bytes: int = Field(64 * 1024, ge=0, description="Most bytes of a receiver's response read")
     poll_seconds: float = Field(0.2, gt=0, le=10, description="How often the deliverer looks for due deliveries")
     keep_deliveries: int = Field(50, ge=1, le=1000, description="Recent deliveries kept per subscription")
+    subscriptions_cache_seconds: float = Field(
+        5.0,
+        ge=0,
+        le=3600,
+        description=(
+            "Longest a process reuses its read of the subscriptions; changes reach it at once (0: read on every event)"
+        ),
+    )
 
     @field_validator("allow_private", mode="before")
     @classmethod

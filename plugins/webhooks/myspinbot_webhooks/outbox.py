@@ -24,6 +24,7 @@ import redis.asyncio as aioredis
 from myspinbot import Job, JobEvent
 from myspinbot_webhooks.models import DeliveryState, StoredDelivery, StoredSubscription, Webhook
 from myspinbot_webhooks.payload import delivery_body, utc_time
+from myspinbot_webhooks.subscription_cache import CHANGED_CHANNEL, SubscriptionCache
 
 PREFIX = "myspinbot:webhooks:"
 SUBSCRIPTIONS = PREFIX + "subscriptions"
@@ -88,15 +89,19 @@ def new_delivery(
 class EventFanout:
     """Writes the deliveries of one job event into the outbox, synchronously: the `job_event`
     hook runs in the process that stored the event (a worker thread, or the API) and must be
-    durable before it returns, yet cost only two quick Redis round trips."""
+    durable before it returns. With nothing subscribed it costs no round trip (the subscriptions
+    come from the process's SubscriptionCache); otherwise one transaction for the deliveries."""
 
-    def __init__(self, redis_url: str, public_url: str, keep: int, ttl_seconds: int) -> None:
+    def __init__(self, redis_url: str, public_url: str, keep: int, ttl_seconds: int, cache_seconds: float) -> None:
         self.client = redis.Redis.from_url(
             redis_url, protocol=2, socket_timeout=2.0, socket_connect_timeout=2.0, decode_responses=True
         )
         self.public_url = public_url
         self.keep = keep
         self.ttl_seconds = ttl_seconds
+        self.subscriptions = SubscriptionCache(
+            self.client, lambda: parse_subscriptions(self.client.hgetall(SUBSCRIPTIONS)), cache_seconds
+        )
 
     def fan_out(self, event: JobEvent) -> list[str]:
         """The ids of the deliveries made for this job event (none when nothing subscribes to it)."""
@@ -109,11 +114,7 @@ class EventFanout:
 
     def _fan_out(self, event: str, event_key: str, job: Job, extra: dict[str, Any]) -> list[str]:
         owner = job.owner or None
-        wanted = [
-            sub
-            for sub in parse_subscriptions(self.client.hgetall(SUBSCRIPTIONS))
-            if matches(sub, event, job.type, owner)
-        ]
+        wanted = [sub for sub in self.subscriptions.current() if matches(sub, event, job.type, owner)]
         if not wanted:
             return []
         now = time.time()
@@ -133,6 +134,7 @@ class EventFanout:
         return made
 
     def close(self) -> None:
+        self.subscriptions.close()
         self.client.close()
 
 
@@ -150,7 +152,11 @@ class Outbox:
     # --- subscriptions ---
 
     async def add_subscription(self, subscription: StoredSubscription) -> None:
-        await self.client.hset(SUBSCRIPTIONS, subscription.id, subscription.model_dump_json())
+        """Store a subscription and tell every process's SubscriptionCache (one transaction)."""
+        pipe = self.client.pipeline(transaction=True)
+        pipe.hset(SUBSCRIPTIONS, subscription.id, subscription.model_dump_json())
+        pipe.publish(CHANGED_CHANNEL, subscription.id)
+        await pipe.execute()
 
     async def subscriptions(self) -> list[StoredSubscription]:
         return parse_subscriptions(await self.client.hgetall(SUBSCRIPTIONS))
@@ -161,8 +167,11 @@ class Outbox:
 
     async def remove_subscription(self, subscription_id: str) -> bool:
         """Forget a subscription; its pending deliveries are dropped when they come due."""
-        removed = await self.client.hdel(SUBSCRIPTIONS, subscription_id)
-        await self.client.delete(recent_key(subscription_id))
+        pipe = self.client.pipeline(transaction=True)
+        pipe.hdel(SUBSCRIPTIONS, subscription_id)
+        pipe.publish(CHANGED_CHANNEL, subscription_id)
+        pipe.delete(recent_key(subscription_id))
+        removed, _, _ = await pipe.execute()
         return bool(removed)
 
     # --- deliveries ---

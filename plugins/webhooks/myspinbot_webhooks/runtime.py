@@ -42,6 +42,7 @@ class WebhookRuntime:
                 self.public_url,
                 self.settings.keep_deliveries,
                 self.kernel.settings.job_ttl_seconds,
+                self.settings.subscriptions_cache_seconds,
             )
         return self._fanout
 
