@@ -6,13 +6,26 @@ Both read BENCH_REDIS_URL. Run as `celery -A bench.bare:celery_app worker` and
 
 from __future__ import annotations
 
+import json
 import os
+from typing import Any
 
+import redis
 from celery import Celery
 from fastapi import FastAPI
 
 BARE_QUEUE = "bare"
 BARE_SUBMIT_QUEUE = "bare_submit"
+
+# The floor of case 4: what the contract alone costs a no-op job, a durable record and an event per
+# transition. One Lua call writes a record of a job's size and appends it to a stream, as our
+# store's save does (without its indexes and statistics); `reads` HGETs a record first.
+RECORD_AND_EVENT = """
+redis.call('HSET', KEYS[1], 'json', ARGV[1])
+return redis.call('XADD', KEYS[2], 'MAXLEN', '~', 10000, '*', 'j', ARGV[1])
+"""
+RECORD = json.dumps({"id": "0" * 32, "type": "noop", "state": "running", "params": {}, "padding": "x" * 480})
+_store: dict[int, Any] = {}
 
 
 def redis_url() -> str:
@@ -41,7 +54,24 @@ def make_celery(url: str | None = None) -> Celery:
     def echo() -> int:
         return 1
 
+    @app.task(name="bench.contract", ignore_result=True, shared=False)  # type: ignore[untyped-decorator]
+    def contract(job_id: str, reads: int, writes: int) -> None:
+        client, script = store_client(url)
+        for _ in range(reads):
+            client.hget(f"bench:job:{job_id}", "json")
+        for _ in range(writes):
+            script(keys=[f"bench:job:{job_id}", "bench:events"], args=[RECORD])
+
     return app
+
+
+def store_client(url: str) -> tuple[Any, Any]:
+    """This process's Redis client and script (made after the pool forked)."""
+    found = _store.get(os.getpid())
+    if found is None:
+        client = redis.Redis.from_url(url, protocol=2)
+        found = _store[os.getpid()] = (client, client.register_script(RECORD_AND_EVENT))
+    return found
 
 
 celery_app = make_celery()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from typing import Any
 
 from celery import Celery
 
@@ -43,21 +44,40 @@ async def fill_our_queue(settings: Settings, count: int) -> None:
         await store.close()
 
 
-def fill_bare_queue(celery: Celery, queue: str, count: int) -> None:
-    task = celery.tasks["bench.noop"]
+# The floor's variants: (queue, store reads, record+event writes) per job. Ours makes one read
+# (begin) and two writes (started, finished) per zero-step job.
+FLOORS = (("bare_floor3", 1, 2), ("bare_floor2", 0, 2))
+
+
+def fill_bare_queue(celery: Celery, queue: str, count: int, trips: tuple[int, int] | None = None) -> None:
+    """`count` no-op tasks, or with `trips` (reads, writes) the contract floor's tasks."""
+    task = celery.tasks["bench.noop" if trips is None else "bench.contract"]
     with celery.producer_or_acquire() as producer:
-        for _ in range(count):
-            task.apply_async(queue=queue, producer=producer)
+        for index in range(count):
+            args = None if trips is None else [f"{index:032x}", *trips]
+            task.apply_async(args=args, queue=queue, producer=producer)
 
 
 def drain_rate(stack: BenchStack, queue: str | list[str], count: int, timeout: float) -> float:
-    """Jobs/s while the queue drains from 90% to 10% of `count` (polled every 5 ms).
+    """Jobs/s while the queue drains from 90% to 10% of `count` (polled every 5 ms)."""
+    return drain(stack, queue, count, timeout)[0]
+
+
+def redis_cpu_seconds(client: Any) -> float:
+    cpu = client.info("cpu")
+    return float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"])
+
+
+def drain(stack: BenchStack, queue: str | list[str], count: int, timeout: float) -> tuple[float, float]:
+    """(jobs/s, Redis CPU µs per job) while the queue drains from 90% to 10% of `count`.
 
     `queue` is one Redis list, or every list a queue's messages wait in (ours: one per priority).
+    Redis's CPU comes from INFO at both ends (10 ms resolution): on two shared cores the server's
+    time per job is as much a limit as the worker's.
     """
     keys = [queue] if isinstance(queue, str) else queue
     high, low = int(count * 0.9), int(count * 0.1)
-    t_high = t_low = 0.0
+    t_high = t_low = cpu_high = cpu_low = 0.0
     deadline = time.monotonic() + timeout
     with stack.redis() as client:
         while time.monotonic() < deadline:
@@ -67,14 +87,14 @@ def drain_rate(stack: BenchStack, queue: str | list[str], count: int, timeout: f
                 depth = sum(int(length) for length in pipe.execute())
             now = time.perf_counter()
             if not t_high and depth <= high:
-                t_high = now
+                t_high, cpu_high = now, redis_cpu_seconds(client)
             if depth <= low:
-                t_low = now
+                t_low, cpu_low = now, redis_cpu_seconds(client)
                 break
             time.sleep(0.005)
     if not (t_high and t_low > t_high):
         raise TimeoutError(f"queue {keys[0]!r} did not drain in {timeout}s")
-    return (high - low) / (t_low - t_high)
+    return (high - low) / (t_low - t_high), (cpu_low - cpu_high) * 1e6 / (high - low)
 
 
 def finished_noop_jobs(stack: BenchStack) -> int:
@@ -89,17 +109,21 @@ async def run(stack: BenchStack, plan: Plan, report: Report, settings: Settings,
     before = finished_noop_jobs(stack)
     await fill_our_queue(settings, count)
     stack.start_worker()
-    ours = await asyncio.to_thread(drain_rate, stack, broker_lists("noop"), count, timeout)
+    ours, ours_redis_cpu = await asyncio.to_thread(drain, stack, broker_lists("noop"), count, timeout)
     await asyncio.to_thread(
         wait_until, lambda: finished_noop_jobs(stack) - before >= count, timeout, "every noop job to succeed"
     )
 
     bare: dict[str, float] = {}
-    variants = (("bare_late", True), ("bare", False)) if plan.bare_acks_late else (("bare", False),)
-    for queue, acks_late in variants:
-        await asyncio.to_thread(fill_bare_queue, bare_celery, queue, count)
+    redis_cpu: dict[str, float] = {"ours": ours_redis_cpu}
+    variants: list[tuple[str, bool, tuple[int, int] | None]] = [("bare", False, None)]
+    if plan.bare_acks_late:
+        floors = [(queue, True, (reads, writes)) for queue, reads, writes in FLOORS]
+        variants = [("bare_late", True, None), *floors, *variants]
+    for queue, acks_late, trips in variants:
+        await asyncio.to_thread(fill_bare_queue, bare_celery, queue, count, trips)
         worker = stack.start_bare_worker(queue, acks_late=acks_late)
-        bare[queue] = await asyncio.to_thread(drain_rate, stack, queue, count, timeout)
+        bare[queue], redis_cpu[queue] = await asyncio.to_thread(drain, stack, queue, count, timeout)
         if acks_late:
             stack.stop_child(worker)
     report.add(
@@ -123,4 +147,25 @@ async def run(stack: BenchStack, plan: Plan, report: Report, settings: Settings,
                 baseline=bare["bare_late"],
             )
         )
-    report.details["workers"] = {"jobs": count, "ours": ours, "bare": bare}
+    for queue, reads, writes in FLOORS:
+        if queue in bare:
+            report.add(
+                Row(
+                    case=CASE,
+                    metric=f"… vs the floor: bare Celery, our settings, + {reads + writes} store round trips per job "
+                    f"({reads} read, {writes} record+event writes)",
+                    ours=ours,
+                    unit="jobs/s",
+                    baseline=bare[queue],
+                )
+            )
+    report.add(
+        Row(
+            case=CASE,
+            metric="Redis CPU per zero-step job vs per bare Celery no-op (our settings)",
+            ours=redis_cpu["ours"],
+            unit="µs",
+            baseline=redis_cpu.get("bare_late", redis_cpu["bare"]),
+        )
+    )
+    report.details["workers"] = {"jobs": count, "ours": ours, "bare": bare, "redis_cpu_us_per_job": redis_cpu}
