@@ -4,6 +4,10 @@ Each client subscribes to every job. For every event frame, the delivery latency
 arrival time minus the event's stream id (Redis stamps it, in milliseconds, when the worker
 appends the event; same host, same clock). Commands on stdin, one JSON answer per line:
 `report <job id>` (frames and latencies of that job's events, then forgotten), `stats`, `quit`.
+
+With `--keys FILE` (a JSON list of [user, API key]) client number `--first-index` + i connects as
+user i mod len(list) and every event frame of a job owned by someone else is a violation
+(counted apart, never in the tallies): the per-user filter must let none through.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import json
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from bench.stats import run_fast
@@ -22,6 +27,7 @@ from bench.wsclient import WsConnection
 
 EVENT_PREFIX = b'{"type":"event","id":"'
 JOB_ID_MARKER = b'"job":{"id":"'
+OWNER_MARKER = b'"owner":"'
 BIN_MS = 0.1  # latency histogram resolution
 
 
@@ -37,20 +43,31 @@ class JobTally:
 class ClientSwarm:
     """`count` connections to one API, sharing the tallies."""
 
-    def __init__(self, count: int) -> None:
+    def __init__(self, count: int, identities: list[tuple[str, str]] | None = None, first_index: int = 0) -> None:
         self.count = count
         self.tallies: dict[bytes, JobTally] = {}
         self.connections: list[WsConnection] = []
         self.other_frames = 0
+        self.violations = 0
         self.failed: list[str] = []
+        # (user, key) of each client, or None for all: unauthenticated, subscribed to everything
+        self.identities = (
+            [identities[(first_index + index) % len(identities)] for index in range(count)] if identities else None
+        )
 
     def receiver(self, index: int) -> Any:
         tallies = self.tallies
+        user = self.identities[index][0].encode() if self.identities else None
 
         def on_text(payload: bytes, received_at: float) -> None:
             if not payload.startswith(EVENT_PREFIX):
                 self.other_frames += 1
                 return
+            if user is not None:
+                owner_at = payload.find(OWNER_MARKER) + len(OWNER_MARKER)
+                if payload[owner_at : payload.index(b'"', owner_at)] != user:
+                    self.violations += 1
+                    return
             marker = payload.find(JOB_ID_MARKER)
             job_id = payload[marker + 13 : marker + 45]
             tally = tallies.get(job_id)
@@ -71,8 +88,9 @@ class ClientSwarm:
 
         async def one(index: int) -> WsConnection | None:
             async with gate:
+                key = self.identities[index][1] if self.identities else None
                 try:
-                    return await WsConnection.open(host, port, "/ws", self.receiver(index))
+                    return await WsConnection.open(host, port, "/ws", self.receiver(index), api_key=key)
                 except (OSError, TimeoutError) as error:
                     self.failed.append(repr(error))
                     return None
@@ -89,6 +107,7 @@ class ClientSwarm:
             "clients": self.count,
             "alive": self.alive(),
             "per_client": tally.per_client,
+            "violations": self.violations,
             "histogram": {str(key): value for key, value in tally.histogram.items()},
             "slowest": {
                 event_id.decode(): round(latency, 1)
@@ -101,8 +120,8 @@ class ClientSwarm:
             conn.close()
 
 
-async def serve(host: str, port: int, count: int) -> None:
-    swarm = ClientSwarm(count)
+async def serve(host: str, port: int, count: int, identities: list[tuple[str, str]] | None, first: int) -> None:
+    swarm = ClientSwarm(count, identities, first)
     await swarm.connect(host, port)
     # A client that stalls in a full collection would stamp frames late and charge it to the API:
     # move what exists to the permanent generation, and keep the young-generation passes only.
@@ -129,10 +148,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--clients", type=int, default=500)
+    parser.add_argument("--keys", type=Path, help="JSON list of [user, API key]: connect as these users")
+    parser.add_argument("--first-index", type=int, default=0, help="number of this process's first client")
     args = parser.parse_args(argv)
     if not args.host.startswith("127.") and args.host not in ("localhost", "::1"):
         parser.error("clients only ever connect to the loopback interface")
-    run_fast(serve(args.host, args.port, args.clients))
+    identities = [(str(user), str(key)) for user, key in json.loads(args.keys.read_text())] if args.keys else None
+    run_fast(serve(args.host, args.port, args.clients, identities, args.first_index))
     return 0
 
 

@@ -16,9 +16,11 @@ class HttpError(RuntimeError):
     """The connection failed or the answer was not plain HTTP/1.1 with a Content-Length."""
 
 
-def build_request(method: str, path: str, host: str, body: bytes | None = None) -> bytes:
-    """The bytes of one keep-alive request (JSON body when given)."""
+def build_request(method: str, path: str, host: str, body: bytes | None = None, api_key: str | None = None) -> bytes:
+    """The bytes of one keep-alive request (JSON body when given; as `api_key`'s user when given)."""
     lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", "Connection: keep-alive"]
+    if api_key is not None:
+        lines.append(f"Authorization: Bearer {api_key}")
     if body is not None:
         lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + (body or b"")
@@ -81,9 +83,11 @@ class HttpConnection(asyncio.Protocol):
         self.transport.write(raw)
         return await self.waiter
 
-    async def request_json(self, method: str, path: str, host: str, payload: Any = None) -> tuple[int, Any]:
+    async def request_json(
+        self, method: str, path: str, host: str, payload: Any = None, api_key: str | None = None
+    ) -> tuple[int, Any]:
         body = None if payload is None else json.dumps(payload).encode()
-        status, data = await self.request(build_request(method, path, host, body))
+        status, data = await self.request(build_request(method, path, host, body, api_key))
         return status, json.loads(data) if data else None
 
     def close(self) -> None:

@@ -25,6 +25,10 @@ class Plan:
     telemetry_points: int = 50_000  # points per job
     telemetry_watchers: int = 100  # /ws clients watching one job's coalesced metrics
     telemetry_watch_seconds: float = 5.0
+    filtered_clients: int = 1000  # /ws clients of the per-user filtered fan-out (case 8)
+    filtered_users: int = 100  # users owning them, one events job each
+    filtered_steps: int = 2  # progress events per user's job, at fanout_rates[0] / users per second
+    priority_jobs: int = 3000  # zero-step jobs per drain of case 9 (mixed, then same priority)
 
 
 FULL = Plan(
@@ -57,6 +61,10 @@ QUICK = Plan(
     fanout_rates=(20.0, 40.0),
     fanout_seconds=3.0,
     fanout_warmup_seconds=2.0,
+    filtered_clients=200,
+    filtered_users=20,
+    filtered_steps=1,
+    priority_jobs=600,
 )
 
 SMOKE = Plan(
@@ -78,6 +86,10 @@ SMOKE = Plan(
     telemetry_points=2_000,
     telemetry_watchers=10,
     telemetry_watch_seconds=1.5,
+    filtered_clients=20,
+    filtered_users=5,
+    filtered_steps=2,
+    priority_jobs=60,
 )
 
 PLANS = {plan.name: plan for plan in (FULL, QUICK, SMOKE)}

@@ -11,13 +11,13 @@ from importlib.metadata import version
 from pathlib import Path
 
 from bench.bare import BARE_QUEUE, make_celery
-from bench.cases import fanout, latency, loop_health, peer, submit, telemetry, workers
+from bench.cases import fanout, filtered, latency, loop_health, peer, priority, submit, telemetry, workers
 from bench.plan import Plan
 from bench.report import Report
 from bench.stack import BenchStack
 from myspinbot import Settings
 
-ALL_CASES = ("1", "2", "3", "4", "5", "6", "7")
+ALL_CASES = ("1", "2", "3", "4", "5", "6", "7", "8", "9")
 
 
 def bare_worker_ready(stack: BenchStack, timeout: float = 60) -> None:
@@ -69,6 +69,10 @@ async def run_cases(stack: BenchStack, plan: Plan, report: Report, cases: Collec
     if "7" in cases:
         await asyncio.to_thread(stack.ensure_worker)
         await telemetry.run(stack, plan, report)
+    if "8" in cases:
+        await filtered.run(stack, plan, report, settings)
+    if "9" in cases:
+        await priority.run(stack, plan, report, settings)
     if "6" in cases:
         await peer.run(stack, plan, report)
     report.details["versions"] = software_versions(stack)

@@ -82,19 +82,20 @@ class BenchStack:
         self.children.append(child)
         return child
 
-    def start_api(self) -> None:
+    def start_api(self, **env: str) -> None:
+        """Our API on a free port; `env` adds settings (the filtered fan-out turns authentication on)."""
         self.api_port = free_port()
         args = ["-m", "myspinbot.cli", "--env-file", "/dev/null", "api", "--port", str(self.api_port)]
-        self.api = self._child("api", [*args, "--no-access-log", "--log-level", "warning"])
+        self.api = self._child("api", [*args, "--no-access-log", "--log-level", "warning"], **env)
         self._wait_http(self.api, self.api_port)
 
-    def restart_api(self, *, flush: bool = False) -> None:
+    def restart_api(self, *, flush: bool = False, **env: str) -> None:
         """A fresh API process; with `flush`, on an emptied Redis."""
         self.stop_child(self.api)
         if flush:
             with self.redis() as client:
                 client.flushdb()
-        self.start_api()
+        self.start_api(**env)
 
     def start_bare_http(self) -> None:
         self.bare_http_port = free_port()
@@ -108,11 +109,16 @@ class BenchStack:
         except TimeoutError:
             raise RuntimeError(f"{child.name} did not start:\n{child.log_tail()}") from None
 
-    def start_worker(self, concurrency: int = 2) -> Child:
+    def start_worker(self, concurrency: int = 2, pool: str = "prefork") -> Child:
         """`myspinbot worker -c N -P prefork` on the benchmark's queues (returns at once)."""
         args = ["-m", "myspinbot.cli", "--env-file", "/dev/null", "worker", "-Q", OUR_QUEUES]
-        self.worker = self._child("worker", [*args, "-c", str(concurrency), "-P", "prefork", "--log-level", "warning"])
+        self.worker = self._child("worker", [*args, "-c", str(concurrency), "-P", pool, "--log-level", "warning"])
         return self.worker
+
+    def stop_worker(self) -> None:
+        """Stop our worker (a case that needs another pool starts its own)."""
+        self.stop_child(self.worker)
+        self.worker = None
 
     def ensure_worker(self) -> None:
         """Our worker, started if need be, once its heartbeat is in Redis."""

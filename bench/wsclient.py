@@ -36,13 +36,17 @@ class WsConnection(asyncio.Protocol):
         self.fragments = bytearray()
 
     @classmethod
-    async def open(cls, host: str, port: int, path: str, on_text: OnText, timeout: float = 10) -> WsConnection:
+    async def open(
+        cls, host: str, port: int, path: str, on_text: OnText, timeout: float = 10, api_key: str | None = None
+    ) -> WsConnection:
+        """Connect and upgrade; with `api_key`, as its user (`Authorization: Bearer`)."""
         loop = asyncio.get_running_loop()
         _, protocol = await loop.create_connection(lambda: cls(on_text), host, port)
         key = base64.b64encode(os.urandom(16)).decode()
+        auth = f"Authorization: Bearer {api_key}\r\n" if api_key else ""
         request = (
             f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n{auth}\r\n"
         )
         assert protocol.transport is not None and protocol.upgraded is not None
         protocol.transport.write(request.encode())

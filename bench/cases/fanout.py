@@ -34,9 +34,10 @@ GIVE_UP_P50_MS = 250.0  # the median, not the tail: one GC pause must not end th
 class SwarmProcess:
     """A child process holding many /ws clients, driven by line commands."""
 
-    def __init__(self, port: int, clients: int) -> None:
+    def __init__(self, port: int, clients: int, extra_args: tuple[str, ...] = ()) -> None:
         self.port = port
         self.clients = clients
+        self.extra_args = extra_args  # e.g. --keys and --first-index (bench.cases.filtered)
         self.process: asyncio.subprocess.Process | None = None
 
     async def start(self) -> int:
@@ -48,6 +49,7 @@ class SwarmProcess:
             str(self.port),
             "--clients",
             str(self.clients),
+            *self.extra_args,
             cwd=REPO_ROOT,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,

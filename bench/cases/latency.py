@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Sequence
 
 from celery import Celery
 
@@ -46,17 +47,22 @@ class EventLog:
         return self.arrivals[job_id][event]
 
 
-async def our_latencies(stack: BenchStack, jobs: int) -> dict[str, list[float]]:
-    """Seconds from submit to the 202, to `job.started` and to `job.succeeded`, per job."""
+async def our_latencies(stack: BenchStack, jobs: int, priorities: Sequence[str] = ("",)) -> dict[str, list[float]]:
+    """Seconds from submit to the 202, to `job.started` and to `job.succeeded`, per job; the
+    jobs' `?priority=` taken in turn from `priorities` ("" for none)."""
     log = EventLog()
     ws = await WsConnection.open("127.0.0.1", stack.api_port, "/ws", log.on_text)
     http = await HttpConnection.open("127.0.0.1", stack.api_port)
-    raw = build_request("POST", "/api/jobs/noop", f"127.0.0.1:{stack.api_port}", b"{}")
+    host = f"127.0.0.1:{stack.api_port}"
+    requests = [
+        build_request("POST", f"/api/jobs/noop?priority={priority}" if priority else "/api/jobs/noop", host, b"{}")
+        for priority in priorities
+    ]
     found: dict[str, list[float]] = {"accepted": [], "running": [], "succeeded": []}
     try:
         for index in range(WARMUP + jobs):
             submitted = time.time()
-            status, body = await http.request(raw)
+            status, body = await http.request(requests[index % len(requests)])
             accepted = time.time()
             if status != 202:
                 raise RuntimeError(f"submit answered {status}: {body[:200]!r}")

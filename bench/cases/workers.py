@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from celery import Celery
@@ -22,23 +23,28 @@ from myspinbot import EventName, JobEvent, Settings
 from myspinbot.cli.procs import wait_until
 from myspinbot.core.kernel import Kernel
 from myspinbot.core.lifecycle import new_job
+from myspinbot.core.queueing import Priority
 from myspinbot.worker.wire import JobPublisher, broker_lists
 
 CASE = "4 worker"
 BATCH = 50  # redis-py's async pool refuses a 101st connection by default
 
 
-async def fill_our_queue(settings: Settings, count: int) -> None:
-    """`count` noop jobs: a stored record each and a Celery message on the `noop` queue."""
+async def fill_our_queue(settings: Settings, count: int, priorities: Sequence[Priority] = (Priority.NORMAL,)) -> None:
+    """`count` noop jobs: a stored record each and a Celery message on the `noop` queue, their
+    priorities taken in turn from `priorities`."""
     kernel = Kernel(settings)
     job_type = kernel.job_types["noop"]
     publisher = JobPublisher(settings)
     store = kernel.store
     try:
         for first in range(0, count, BATCH):
-            jobs = [new_job(uuid.uuid4().hex, "noop", {}, []) for _ in range(min(BATCH, count - first))]
+            jobs = [
+                new_job(uuid.uuid4().hex, "noop", {}, [], priority=priorities[index % len(priorities)])
+                for index in range(first, min(first + BATCH, count))
+            ]
             await asyncio.gather(*(store.create(job, JobEvent(event=EventName.QUEUED, job=job)) for job in jobs))
-            await asyncio.gather(*(publisher.publish(job_type, job.id) for job in jobs))
+            await asyncio.gather(*(publisher.publish(job_type, job.id, job.priority) for job in jobs))
     finally:
         publisher.close()
         await store.close()

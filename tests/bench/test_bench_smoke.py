@@ -15,11 +15,11 @@ from bench.stats import run_fast
 
 @pytest.mark.slow
 def test_every_case_produces_numbers_a_table_and_json(tmp_path: Path) -> None:
-    """A smoke-sized run measures all seven cases and writes them as JSON (no timing is asserted)."""
+    """A smoke-sized run measures all nine cases and writes them as JSON (no timing is asserted)."""
     report = run_fast(run_bench(SMOKE, "pytest tests/bench"))
     data = json.loads(report.write(tmp_path).read_text())
 
-    assert {row["case"].split()[0] for row in data["rows"]} == {"1", "2", "3", "4", "5", "6", "7"}
+    assert {row["case"].split()[0] for row in data["rows"]} == {"1", "2", "3", "4", "5", "6", "7", "8", "9"}
     for row in data["rows"]:
         if row["metric"].startswith("not measured:"):  # the Node peer where npm cannot be reached
             assert row["case"].startswith("6"), row
@@ -32,6 +32,10 @@ def test_every_case_produces_numbers_a_table_and_json(tmp_path: Path) -> None:
     assert by_case["1"]["ours"] > 0 and by_case["4"]["ours"] > 0, "submits and jobs were counted"
     phases = data["details"]["fanout"]["phases"]
     assert phases and phases[0]["frames"] > 0 and phases[0]["clients_alive"] == SMOKE.fanout_clients
+    filtered = data["details"]["filtered_fanout"]
+    assert filtered["frames"] > 0 and filtered["clients"] == SMOKE.filtered_clients
+    assert filtered["violations"] == 0 and filtered["lost"] == 0, "each client got all of its user's events, no other"
+    assert data["details"]["priorities"]["jobs_per_s"]["mixed"] > 0
     assert "redis-server" in data["details"]["versions"]
     if "versions" in data["details"]["peer"]:
         assert {"node", "bullmq", "fastify"} <= set(data["details"]["peer"]["versions"])
