@@ -82,20 +82,20 @@ class BenchStack:
         self.children.append(child)
         return child
 
-    def start_api(self, **env: str) -> None:
+    def start_api(self, env: dict[str, str] | None = None) -> None:
         """Our API on a free port; `env` adds settings (the filtered fan-out turns authentication on)."""
         self.api_port = free_port()
         args = ["-m", "myspinbot.cli", "--env-file", "/dev/null", "api", "--port", str(self.api_port)]
-        self.api = self._child("api", [*args, "--no-access-log", "--log-level", "warning"], **env)
+        self.api = self._child("api", [*args, "--no-access-log", "--log-level", "warning"], **(env or {}))
         self._wait_http(self.api, self.api_port)
 
-    def restart_api(self, *, flush: bool = False, **env: str) -> None:
-        """A fresh API process; with `flush`, on an emptied Redis."""
+    def restart_api(self, *, flush: bool = False, env: dict[str, str] | None = None) -> None:
+        """A fresh API process (with `env` added to its settings); with `flush`, on an emptied Redis."""
         self.stop_child(self.api)
         if flush:
             with self.redis() as client:
                 client.flushdb()
-        self.start_api(**env)
+        self.start_api(env)
 
     def start_bare_http(self) -> None:
         self.bare_http_port = free_port()

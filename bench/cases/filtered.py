@@ -84,7 +84,7 @@ async def run(stack: BenchStack, plan: Plan, report: Report, settings: Settings)
     keys_file = stack.root / "bench-keys.json"
     keys_file.write_text(json.dumps(identities))
     stack.stop_worker()
-    await asyncio.to_thread(stack.restart_api, **auth_env)
+    await asyncio.to_thread(lambda: stack.restart_api(env=auth_env))
     # Every user's job runs at once: a thread per job (they sleep between steps).
     stack.start_worker(concurrency=users, pool="threads")
     await asyncio.to_thread(stack.ensure_worker)

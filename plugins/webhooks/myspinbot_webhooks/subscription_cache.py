@@ -81,7 +81,7 @@ class SubscriptionCache:
 
     def _watch(self) -> bool:
         """Subscribe to change notices; True once Redis confirmed (only then is a read safe to keep)."""
-        pubsub = self.client.pubsub()
+        pubsub = self.client.pubsub()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
         try:
             pubsub.subscribe(CHANGED_CHANNEL)
             deadline = time.monotonic() + SUBSCRIBE_CONFIRM_SECONDS
