@@ -8,11 +8,18 @@ from __future__ import annotations
 
 import json
 import os
+import time
+import uuid
 from typing import Any
 
 import redis
+import redis.asyncio as aioredis
 from celery import Celery
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
+
+from myspinbot.core.queueing import Priority
+from myspinbot.worker.wire import task_message
+from myspinbot_video_generate.params import GenerateParams
 
 BARE_QUEUE = "bare"
 BARE_SUBMIT_QUEUE = "bare_submit"
@@ -26,6 +33,15 @@ return redis.call('XADD', KEYS[2], 'MAXLEN', '~', 10000, '*', 'j', ARGV[1])
 """
 RECORD = json.dumps({"id": "0" * 32, "type": "noop", "state": "running", "params": {}, "padding": "x" * 480})
 _store: dict[int, Any] = {}
+
+# The floor of case 1: what a submit's contract alone costs behind FastAPI, the same parameter
+# validation, a record and its event and the very message our publisher writes, in one Lua call.
+SUBMIT_FLOOR_QUEUE = "bare_submit_floor"
+RECORD_EVENT_AND_MESSAGE = """
+redis.call('HSET', KEYS[1], 'json', ARGV[1])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', 10000, '*', 'j', ARGV[1])
+return redis.call('LPUSH', KEYS[3], ARGV[2])
+"""
 
 
 def redis_url() -> str:
@@ -78,11 +94,26 @@ celery_app = make_celery()
 
 
 def health_app() -> FastAPI:
-    """The plainest FastAPI app: one `GET /health` that answers a constant."""
+    """The plainest FastAPI app: one `GET /health` that answers a constant, and `POST /submit`,
+    the submit floor (validation, one Lua call for record + event + message, the record back)."""
     app = FastAPI()
+    client = aioredis.Redis.from_url(redis_url(), protocol=2)
+    script = client.register_script(RECORD_EVENT_AND_MESSAGE)
 
     @app.get("/health")
     async def health() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.post("/submit", status_code=202)
+    async def submit(request: Request) -> Response:
+        params = GenerateParams.model_validate_json(await request.body())
+        job_id = uuid.uuid4().hex
+        fields = {"id": job_id, "type": "generate", "state": "queued", "created": time.time()}
+        record = json.dumps({**fields, "params": params.model_dump()})
+        message = task_message(
+            "myspinbot.generate", job_id, SUBMIT_FLOOR_QUEUE, Priority.NORMAL, origin="floor", reply_to="floor"
+        )
+        await script(keys=[f"bench:floor:{job_id}", "bench:floor-events", SUBMIT_FLOOR_QUEUE], args=[record, message])
+        return Response(record, status_code=202, media_type="application/json")
 
     return app
