@@ -44,7 +44,10 @@ async def fill_our_queue(settings: Settings, count: int, priorities: Sequence[Pr
                 for index in range(first, min(first + BATCH, count))
             ]
             await asyncio.gather(*(store.create(job, JobEvent(event=EventName.QUEUED, job=job)) for job in jobs))
-            await asyncio.gather(*(publisher.publish(job_type, job.id, job.priority) for job in jobs))
+            # with the queued record as the start's hint, as the API's submit publishes them
+            await asyncio.gather(
+                *(publisher.publish(job_type, job.id, job.priority, queued=job.model_dump_json()) for job in jobs)
+            )
     finally:
         publisher.close()
         await store.close()

@@ -19,7 +19,7 @@ from myspinbot.core.kernel import Kernel
 from myspinbot.core.lifecycle import new_job
 from myspinbot.core.queueing import Priority
 from myspinbot.worker.app import create_celery
-from myspinbot.worker.wire import KOMBU_PRIORITY, BrokerUnavailable, JobPublisher, sub_queue
+from myspinbot.worker.wire import KOMBU_PRIORITY, QUEUED_KWARG, BrokerUnavailable, JobPublisher, sub_queue
 from tests.support.processes import ServiceProcess
 
 
@@ -36,9 +36,13 @@ def decoded(raw: bytes) -> dict[str, Any]:
     return message
 
 
-async def test_a_real_worker_runs_jobs_published_by_the_wire_module(settings: Settings, worker: ServiceProcess) -> None:
+@pytest.mark.parametrize("hinted", [False, True], ids=["id only", "with the queued record"])
+async def test_a_real_worker_runs_jobs_published_by_the_wire_module(
+    settings: Settings, worker: ServiceProcess, hinted: bool
+) -> None:
     """Jobs enqueued only through the wire module (no Celery app in the publisher), one at each
-    priority, are taken and run to success by a real Celery worker."""
+    priority, are taken and run to success by a real Celery worker: with the job id alone, and
+    with the queued record as the start's hint (what the API's submit sends)."""
     kernel = Kernel(settings)
     publisher = JobPublisher(settings)
     store = kernel.store
@@ -46,7 +50,8 @@ async def test_a_real_worker_runs_jobs_published_by_the_wire_module(settings: Se
     try:
         for job, priority in zip(jobs, Priority, strict=True):
             await store.create(job, JobEvent(event=EventName.QUEUED, job=job))
-            await publisher.publish(kernel.job_types["sleepy"], job.id, priority)
+            queued = job.model_dump_json() if hinted else None
+            await publisher.publish(kernel.job_types["sleepy"], job.id, priority, queued=queued)
         deadline = time.monotonic() + 30
         found = [await store.get(job.id) for job in jobs]
         while not all(job is not None and job.state.finished for job in found) and time.monotonic() < deadline:
@@ -54,27 +59,41 @@ async def test_a_real_worker_runs_jobs_published_by_the_wire_module(settings: Se
             found = [await store.get(job.id) for job in jobs]
         assert [job.state if job else None for job in found] == [JobState.SUCCEEDED] * len(jobs), worker.log_tail()
         assert all(job is not None and job.progress == 1.0 for job in found)
+        assert all(job is not None and job.attempts == 1 for job in found), "each started once"
     finally:
         publisher.close()
         await store.close()
 
 
+@pytest.mark.parametrize("hinted", [False, True], ids=["id only", "with the queued record"])
 @pytest.mark.parametrize("priority", list(Priority))
-async def test_the_envelope_is_the_one_kombu_writes(settings: Settings, redis_url: str, priority: Priority) -> None:
+async def test_the_envelope_is_the_one_kombu_writes(
+    settings: Settings, redis_url: str, priority: Priority, hinted: bool
+) -> None:
     """Same envelope, headers, properties and body as `send_task`, on the same priority
-    sub-queue, apart from per-message and per-thread ids (delivery tag, origin, reply_to)."""
+    sub-queue, apart from per-message and per-thread ids (delivery tag, origin, reply_to); with
+    the queued record, as `send_task(kwargs={"queued": ...})` writes it, apart from the record's
+    display in `kwargsrepr` (summarised)."""
     celery = create_celery(settings)  # only to have kombu write its own message, for comparison
     publisher = JobPublisher(settings)
     queue = f"{UNCONSUMED.queue}-{uuid.uuid4().hex[:8]}"
     job_type = JobType(name=UNCONSUMED.name, title=UNCONSUMED.title, params=NoParams, run=UNCONSUMED.run, queue=queue)
     job_id = uuid.uuid4().hex
+    queued = new_job(job_id, job_type.name, {}, []).model_dump_json() if hinted else None
+    kwargs = {QUEUED_KWARG: queued} if queued else {}
     client = redis.Redis.from_url(redis_url)
     try:
         step = KOMBU_PRIORITY[priority]
         await asyncio.to_thread(
-            celery.send_task, job_type.task_name, args=[job_id], task_id=job_id, queue=queue, priority=step
+            celery.send_task,
+            job_type.task_name,
+            args=[job_id],
+            kwargs=kwargs,
+            task_id=job_id,
+            queue=queue,
+            priority=step,
         )
-        await publisher.publish(job_type, job_id, priority)
+        await publisher.publish(job_type, job_id, priority, queued=queued)
         theirs, ours = (decoded(raw) for raw in client.rpop(sub_queue(queue, step), 2) or [])  # oldest first
     finally:
         client.delete(sub_queue(queue, step), f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
@@ -82,8 +101,9 @@ async def test_the_envelope_is_the_one_kombu_writes(settings: Settings, redis_ur
         publisher.close()
     assert ours.keys() == theirs.keys()
     embed = {"callbacks": None, "errbacks": None, "chain": None, "chord": None}
-    assert ours["body"] == theirs["body"] == [[job_id], {}, embed]
-    for part, per_message in (("headers", {"origin"}), ("properties", {"delivery_tag", "reply_to"})):
+    assert ours["body"] == theirs["body"] == [[job_id], kwargs, embed]
+    shown = {"kwargsrepr"} if hinted else set()
+    for part, per_message in (("headers", {"origin", *shown}), ("properties", {"delivery_tag", "reply_to"})):
         assert ours[part].keys() == theirs[part].keys(), part
         same = {key: value for key, value in ours[part].items() if key not in per_message}
         assert same == {key: value for key, value in theirs[part].items() if key not in per_message}, part

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from myspinbot import EventName, JobState, JobType
+from myspinbot import EventName, Job, JobEvent, JobState, JobType
 from myspinbot.core import lifecycle
 from myspinbot.core.job_service import (
     Delivery,
@@ -123,6 +123,88 @@ async def test_a_job_taken_while_being_started_is_a_duplicate(harness: Harness) 
     stopped, _ = await harness.service.begin(job.id, WORKER, DELIVERY, no_sibling)
     assert stopped == RunOutcome(Delivery.DUPLICATE, JobState.RUNNING)
     assert harness.store.jobs[job.id].worker == f"{OTHER_WORKER}/7"
+
+
+# --- begin with the queued record the message carries (one round trip instead of two) ---
+
+
+async def created(harness: Harness) -> Job:
+    """A job as the API's submit writes it: version 0, queued (the record the message carries)."""
+    job = lifecycle.new_job(uuid.uuid4().hex, JOB_TYPE.name, {}, [])
+    stored, _ = await harness.store.create(job, JobEvent(event=EventName.QUEUED, job=job))
+    assert stored.version == 0
+    return stored
+
+
+class CountingReads:
+    """Counts the store's record reads (the hint's point is to need none)."""
+
+    def __init__(self, harness: Harness) -> None:
+        self.reads = 0
+        real = harness.store.get
+
+        async def get(job_id: str) -> Any:
+            self.reads += 1
+            return await real(job_id)
+
+        harness.store.get = get  # type: ignore[method-assign]
+
+
+async def test_a_queued_job_with_its_hint_starts_without_reading_its_record(harness: Harness) -> None:
+    job = await created(harness)
+    reads = CountingReads(harness)
+    stopped, running = await harness.service.begin(job.id, WORKER, DELIVERY, no_sibling, queued=job)
+    assert stopped is None and running is not None
+    assert (running.state, running.worker, running.attempts, running.version) == (JobState.RUNNING, DELIVERY, 1, 1)
+    assert harness.store.jobs[job.id] == running
+    assert reads.reads == 0
+    assert harness.told_names() == [EventName.STARTED]
+
+
+async def test_a_stale_hint_is_judged_on_the_record_cancelled_while_queued(harness: Harness) -> None:
+    """The job was cancelled after it was queued (version 1): the start's set fails, the record
+    is read, and the delivery ends ALREADY_FINISHED without writing anything."""
+    queued = await created(harness)
+    cancelled = harness.store.put(lifecycle.finish(queued, JobState.CANCELLED))
+    reads = CountingReads(harness)
+    stopped, _ = await harness.service.begin(queued.id, WORKER, DELIVERY, no_sibling, queued=queued)
+    assert stopped == RunOutcome(Delivery.ALREADY_FINISHED, JobState.CANCELLED)
+    assert harness.store.jobs[queued.id] == cancelled
+    assert reads.reads == 1 and harness.told == []
+
+
+async def test_a_stale_hint_of_a_job_another_live_delivery_runs_is_a_duplicate(harness: Harness) -> None:
+    queued = await created(harness)
+    running = harness.store.put(lifecycle.start(queued, f"{OTHER_WORKER}/7"))
+    harness.store.online.add(OTHER_WORKER)
+    stopped, _ = await harness.service.begin(queued.id, WORKER, DELIVERY, no_sibling, queued=queued)
+    assert stopped == RunOutcome(Delivery.DUPLICATE, JobState.RUNNING)
+    assert harness.store.jobs[queued.id] == running
+
+
+async def test_a_hint_without_a_record_is_dropped(harness: Harness) -> None:
+    ghost = lifecycle.new_job(uuid.uuid4().hex, JOB_TYPE.name, {}, [])
+    assert await harness.service.begin(ghost.id, WORKER, DELIVERY, no_sibling, queued=ghost) == (
+        RunOutcome(Delivery.MISSING),
+        None,
+    )
+
+
+async def test_a_hinted_job_cancelled_on_its_way_is_never_run(harness: Harness) -> None:
+    job = await created(harness)
+    await harness.store.request_cancel(job.id)
+    stopped, cancelled = await harness.service.begin(job.id, WORKER, DELIVERY, no_sibling, queued=job)
+    assert stopped == RunOutcome(Delivery.CANCELLED_BEFORE_START, JobState.CANCELLED)
+    assert cancelled is not None and harness.store.jobs[job.id] == cancelled
+    assert harness.told_names() == [EventName.STARTED, EventName.CANCELLED]
+
+
+async def test_a_hint_of_another_job_is_ignored(harness: Harness) -> None:
+    """A message whose copy names another job (damaged, or forged) never writes that job."""
+    job, other = await created(harness), await created(harness)
+    stopped, running = await harness.service.begin(job.id, WORKER, DELIVERY, no_sibling, queued=other)
+    assert stopped is None and running is not None and running.id == job.id
+    assert harness.store.jobs[other.id] == other
 
 
 # --- reap: the maintenance pass on one active job ---

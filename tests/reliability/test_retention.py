@@ -43,7 +43,9 @@ def age(path: Path, seconds: float) -> None:
 class NoRequeueExpected:
     """A job queue that fails the test if the maintenance pass re-queues anything."""
 
-    async def publish(self, job_type: JobType, job_id: str, priority: Priority = Priority.NORMAL) -> None:
+    async def publish(
+        self, job_type: JobType, job_id: str, priority: Priority = Priority.NORMAL, *, queued: str | None = None
+    ) -> None:
         raise AssertionError(f"nothing should be re-queued here, got {job_id}")
 
     def close(self) -> None:

@@ -33,7 +33,9 @@ class RecordingQueue:
         self.published: list[str] = []
         self.down = down
 
-    async def publish(self, job_type: JobType, job_id: str, priority: Priority = Priority.NORMAL) -> None:
+    async def publish(
+        self, job_type: JobType, job_id: str, priority: Priority = Priority.NORMAL, *, queued: str | None = None
+    ) -> None:
         if self.down:
             raise BrokerUnavailable("connection refused")
         self.published.append(job_id)

@@ -40,8 +40,11 @@ class BrokerUnavailable(RuntimeError):
 class JobQueue(Protocol):
     """Where a job's message goes (implemented by `myspinbot.worker.wire.JobPublisher`)."""
 
-    async def publish(self, job_type: JobType, job_id: str, priority: Priority = Priority.NORMAL) -> None:
-        """Enqueue the job's task at `priority`; raise BrokerUnavailable when the broker cannot take it."""
+    async def publish(
+        self, job_type: JobType, job_id: str, priority: Priority = Priority.NORMAL, *, queued: str | None = None
+    ) -> None:
+        """Enqueue the job's task at `priority`; raise BrokerUnavailable when the broker cannot take it.
+        `queued` is the job's record at version 0, for `JobService.begin` (a hint the worker checks)."""
         ...
 
     def close(self) -> None:
@@ -162,7 +165,7 @@ class JobService:
         if not created:
             return stored, False
         try:
-            await queue.publish(job_type, job.id, job.priority)
+            await queue.publish(job_type, job.id, job.priority, queued=stored.model_dump_json())
         except BrokerUnavailable:
             await self.store.discard(job.id, idempotency_key)
             raise
@@ -260,10 +263,31 @@ class JobService:
         return owner_pid is not None and sibling_alive(owner_pid)
 
     async def begin(
-        self, job_id: str, worker: str, delivery: str, sibling_alive: Callable[[int], bool]
+        self,
+        job_id: str,
+        worker: str,
+        delivery: str,
+        sibling_alive: Callable[[int], bool],
+        queued: Job | None = None,
     ) -> tuple[RunOutcome | None, Job | None]:
         """Take a delivered job: (None, the running job) when its handler should run now, else
-        (how this delivery ends, the job as found) without calling the handler."""
+        (how this delivery ends, the job as found) without calling the handler.
+
+        With `queued` (the record as the API queued it, carried by the message), a job still at
+        that version starts in one round trip: the start is saved with compare-and-set on version
+        0, which fails if anything changed the record since (a cancel, a priority change, an
+        earlier delivery's start); then the record is read and judged as without the hint."""
+        if queued is not None and queued.id == job_id and queued.version == 0 and queued.state == JobState.QUEUED:
+            try:
+                event = await self.store.save(lifecycle.start(queued, delivery), EventName.STARTED, 0)
+            except KeyError:
+                log.warning("job %s has no record (expired or discarded); dropping its task", job_id)
+                return RunOutcome(Delivery.MISSING), None
+            except VersionConflict:
+                pass  # changed since it was queued: read it below
+            else:
+                self.notify(event)
+                return await self._started(Change(Saved.SAVED, event.job, event.cancel_requested), delivery)
         job = await self.store.get(job_id)
         if job is None:
             log.warning("job %s has no record (expired or discarded); dropping its task", job_id)
@@ -277,6 +301,10 @@ class JobService:
             failed = await self.finish(job, JobState.FAILED, delivery=delivery, error=reason)
             return RunOutcome(Delivery.EXHAUSTED, failed.job.state), failed.job
         started = await self.change(job, starting(delivery), EventName.STARTED, delivery=delivery)
+        return await self._started(started, delivery)
+
+    async def _started(self, started: Change, delivery: str) -> tuple[RunOutcome | None, Job | None]:
+        """How a delivery goes on after saving its start (or failing to)."""
         if started.saved == Saved.SUPERSEDED:
             return RunOutcome(Delivery.DUPLICATE, started.job.state), started.job
         if started.saved != Saved.SAVED:

@@ -57,9 +57,11 @@ def create_celery(
 def register_task(app: Celery, kernel: Kernel, job_type: JobType) -> None:
     """The thin Celery task of one job type: it passes the job id to the kernel's wrapper."""
 
-    def run_job(task: Any, job_id: str) -> str:
-        # Celery keeps no result; the text is what its "Task ... succeeded" log line shows.
-        return str(execute_job(kernel, job_type, job_id, worker=worker_name(app, task.request.hostname)))
+    def run_job(task: Any, job_id: str, queued: str | None = None) -> str:
+        # `queued`: the record as queued, the start's hint (wire.task_message). Celery keeps no
+        # result; the text is what its "Task ... succeeded" log line shows.
+        worker = worker_name(app, task.request.hostname)
+        return str(execute_job(kernel, job_type, job_id, worker=worker, queued=queued))
 
     app.task(
         name=job_type.task_name,

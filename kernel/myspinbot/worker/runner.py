@@ -136,12 +136,14 @@ class JobRun:
         self.change(lambda job: job.model_copy(update={"artifacts": artifacts}), EventName.PROGRESS)
 
 
-def execute_job(kernel: Kernel, job_type: JobType, job_id: str, worker: str) -> RunOutcome:
+def execute_job(kernel: Kernel, job_type: JobType, job_id: str, worker: str, queued: str | None = None) -> RunOutcome:
     """Run one delivery of a job: the job service decides whether it runs (begin), the handler
-    runs, and the job service records how it ended."""
+    runs, and the job service records how it ended. `queued` is the message's copy of the record
+    as it was queued (a hint that saves reading the record; see JobService.begin)."""
     runtime = runtime_for(kernel)
     delivery = delivery_name(worker, os.getpid())
-    stopped, job = runtime.run(lambda: runtime.service.begin(job_id, worker, delivery, sibling_alive))
+    hint = queued_hint(queued, job_id)
+    stopped, job = runtime.run(lambda: runtime.service.begin(job_id, worker, delivery, sibling_alive, hint))
     if stopped is not None or job is None:
         return stopped or RunOutcome(Delivery.MISSING)
     run = JobRun(runtime, job, delivery)
@@ -150,6 +152,18 @@ def execute_job(kernel: Kernel, job_type: JobType, job_id: str, worker: str) -> 
         return RunOutcome(Delivery.SUPERSEDED, run.job.state)
     run.change(finishing(state, **details), FINISH_EVENTS[state])
     return RunOutcome(Delivery.SUPERSEDED if run.superseded else Delivery.RAN, run.job.state)
+
+
+def queued_hint(queued: str | None, job_id: str) -> Job | None:
+    """The message's copy of the queued record, or None when absent or unreadable (a message
+    from an older API, or damaged): the record is then read from the store as before."""
+    if queued is None:
+        return None
+    try:
+        return Job.model_validate_json(queued)
+    except ValueError:
+        log.warning("job %s: its message's copy of the record is unreadable; reading the record", job_id)
+        return None
 
 
 def run_handler(kernel: Kernel, job_type: JobType, run: JobRun) -> tuple[JobState, dict[str, Any]]:

@@ -37,6 +37,7 @@ __all__ = [
     "KOMBU_PRIORITY",
     "PAUSED_QUEUES_KEY",
     "PRIORITY_STEPS",
+    "QUEUED_KWARG",
     "SUB_QUEUE_SEPARATOR",
     "BrokerUnavailable",
     "JobPublisher",
@@ -60,6 +61,9 @@ KOMBU_PRIORITY: dict[Priority, int] = {Priority.HIGH: 0, Priority.NORMAL: 3, Pri
 PAUSED_QUEUES_KEY = "myspinbot:queues:paused"
 SOCKET_CONNECT_TIMEOUT = 2
 SOCKET_TIMEOUT = 10
+# The task's keyword argument carrying the queued record (see task_message), and how Celery shows it.
+QUEUED_KWARG = "queued"
+QUEUED_KWARGSREPR = "{'queued': '<the job record at version 0>'}"
 
 
 def sub_queue(queue: str, step: int) -> str:
@@ -99,9 +103,24 @@ def transport_options(settings: Settings) -> dict[str, Any]:
 # --- the message ---
 
 
-def task_message(task_name: str, job_id: str, queue: str, priority: Priority, *, origin: str, reply_to: str) -> bytes:
+def task_message(
+    task_name: str,
+    job_id: str,
+    queue: str,
+    priority: Priority,
+    *,
+    origin: str,
+    reply_to: str,
+    queued: str | None = None,
+) -> bytes:
     """The envelope kombu's Redis transport LPUSHes for `send_task(task_name, [job_id],
-    task_id=job_id, queue=queue, priority=...)`: Celery protocol 2, JSON, body base64-encoded."""
+    task_id=job_id, queue=queue, priority=...)`: Celery protocol 2, JSON, body base64-encoded.
+
+    `queued`, the job's record as it was stored when queued (version 0), goes in the task's
+    keyword arguments: the worker may start the job from it with one compare-and-set on that
+    version instead of reading the record first (JobService.begin); a record that changed since
+    makes the set fail and the worker reads it after all. It is a hint, never the truth."""
+    kwargs = {} if queued is None else {QUEUED_KWARG: queued}
     headers: dict[str, Any] = {
         "lang": "py",
         "task": task_name,
@@ -116,7 +135,8 @@ def task_message(task_name: str, job_id: str, queue: str, priority: Priority, *,
         "root_id": job_id,
         "parent_id": None,
         "argsrepr": repr([job_id]),
-        "kwargsrepr": "{}",
+        # Celery only shows this (logs, monitors): the record is summarised, not repeated
+        "kwargsrepr": "{}" if queued is None else QUEUED_KWARGSREPR,
         "origin": origin,
         "ignore_result": None,  # as send_task leaves it: the task's own setting applies
         "replaced_task_nesting": 0,
@@ -124,7 +144,7 @@ def task_message(task_name: str, job_id: str, queue: str, priority: Priority, *,
         "stamps": {},
     }
     # args, kwargs, embed (no callbacks, errbacks, chain or chord)
-    body = [[job_id], {}, {"callbacks": None, "errbacks": None, "chain": None, "chord": None}]
+    body = [[job_id], kwargs, {"callbacks": None, "errbacks": None, "chain": None, "chord": None}]
     return json.dumps(
         {
             "body": base64.b64encode(json.dumps(body).encode()).decode(),
@@ -184,12 +204,17 @@ class JobPublisher:
         self.origin = f"myspinbot-api@{uuid.uuid4().hex[:8]}"
         self.reply_to = str(uuid.uuid4())  # Celery sends no replies here (results are off)
 
-    async def publish(self, job_type: JobType, job_id: str, priority: Priority = Priority.NORMAL) -> None:
-        """Enqueue the job's task; raise BrokerUnavailable when the broker cannot take it."""
+    async def publish(
+        self, job_type: JobType, job_id: str, priority: Priority = Priority.NORMAL, *, queued: str | None = None
+    ) -> None:
+        """Enqueue the job's task (with the `queued` record as the worker's hint, when given);
+        raise BrokerUnavailable when the broker cannot take it."""
         queue = job_type.queue
         live, held = message_list(queue, priority), message_list(queue, priority, held=True)
         keys = [self.key(PAUSED_QUEUES_KEY), self.key(live), self.key(held)]
-        message = task_message(job_type.task_name, job_id, queue, priority, origin=self.origin, reply_to=self.reply_to)
+        message = task_message(
+            job_type.task_name, job_id, queue, priority, origin=self.origin, reply_to=self.reply_to, queued=queued
+        )
         try:
             self.client()  # (re)made for this loop, with its script
             await self._publish_script(keys=keys, args=[queue, message])
