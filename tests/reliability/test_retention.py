@@ -70,14 +70,18 @@ async def maintenance_pass(stack: LiveStack) -> dict[str, int]:
 def test_finished_jobs_expire_and_cleanup_removes_only_orphaned_files(stack: LiveStack, figures: Figures) -> None:
     """Finished jobs expire after their TTL; cleanup removes their folders and stale staging, nothing live."""
     with api_client(stack.api_url) as api:
-        done = api.post("/api/jobs/sleepy", json={"steps": 2, "step_seconds": 0}).json()
+        done = api.post("/api/jobs/sleepy", json={"steps": 2, "step_seconds": 0, "scratch_bytes": 16}).json()
         wait_job(api, done["id"])
+        bare = api.post("/api/jobs/sleepy", json={"steps": 1, "step_seconds": 0}).json()
+        wait_job(api, bare["id"])
+        assert not (stack.data_dir / "jobs" / bare["id"]).exists(), "a job that used no workdir got no folder"
         with redis.Redis.from_url(stack.redis_url, protocol=2) as client:
             record_ttl = client.ttl(f"myspinbot:job:{done['id']}")
         assert 0 < record_ttl <= TTL_SECONDS
         wait_until(lambda: api.get(f"/api/jobs/{done['id']}").status_code == 404, TTL_SECONDS + 3, what="expiry")
         assert done["id"] not in {job["id"] for job in api.get("/api/jobs?limit=200").json()["jobs"]}
-        kept = api.post("/api/jobs/sleepy", json={"steps": 200, "step_seconds": 0.05}).json()  # still running
+        running = {"steps": 200, "step_seconds": 0.05, "scratch_bytes": 16}
+        kept = api.post("/api/jobs/sleepy", json=running).json()  # still running
         wait_job(api, kept["id"], states=("running",))
 
         jobs_dir, staging = stack.data_dir / "jobs", stack.data_dir / "staging"

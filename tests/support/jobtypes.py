@@ -15,9 +15,14 @@ class SleepyParams(BaseModel):
     steps: int = Field(5, ge=1, le=5000, description="How many progress steps")
     step_seconds: float = Field(0.1, ge=0, le=10, description="Pause per step")
     note: str = Field("", max_length=20_000, description="Carried in every event; makes frames larger")
+    scratch_bytes: int = Field(
+        0, ge=0, le=1_000_000, description="Bytes written to a file in the job's workdir first (0: no folder is made)"
+    )
 
 
 def run_sleepy(ctx: JobContext, params: SleepyParams) -> dict[str, int]:
+    if params.scratch_bytes:
+        (ctx.workdir / "scratch.bin").write_bytes(b"\0" * params.scratch_bytes)
     for step in range(1, params.steps + 1):
         ctx.sleep(params.step_seconds)
         ctx.progress(step, params.steps, f"step {step} of {params.steps}")
