@@ -276,7 +276,9 @@ class JobService:
         With `queued` (the record as the API queued it, carried by the message), a job still at
         that version starts in one round trip: the start is saved with compare-and-set on version
         0, which fails if anything changed the record since (a cancel, a priority change, an
-        earlier delivery's start); then the record is read and judged as without the hint."""
+        earlier delivery's start); then the record is read and judged as without the hint. The
+        copy is trusted only that far: version 0 is written by the submit's create alone, with
+        exactly the JSON the API then put in the message."""
         if queued is not None and queued.id == job_id and queued.version == 0 and queued.state == JobState.QUEUED:
             try:
                 event = await self.store.save(lifecycle.start(queued, delivery), EventName.STARTED, 0)

@@ -119,7 +119,8 @@ def task_message(
     `queued`, the job's record as it was stored when queued (version 0), goes in the task's
     keyword arguments: the worker may start the job from it with one compare-and-set on that
     version instead of reading the record first (JobService.begin); a record that changed since
-    makes the set fail and the worker reads it after all. It is a hint, never the truth."""
+    makes the set fail and the worker reads it after all: the copy counts only while the record
+    is still the one the submit created."""
     kwargs = {} if queued is None else {QUEUED_KWARG: queued}
     headers: dict[str, Any] = {
         "lang": "py",

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -53,10 +54,15 @@ class SubscriptionCache:
         self._pubsub: Any = None
         self._pid = os.getpid()
         self._reconnected = False
+        self._lock = threading.Lock()
 
     def current(self) -> list[StoredSubscription]:
         """The subscriptions, from memory unless a change was announced, the watch connection was
         lost, or the copy is older than the maximum age."""
+        with self._lock:  # a threads-pool worker's threads share one cache (and its pub/sub socket)
+            return self._current()
+
+    def _current(self) -> list[StoredSubscription]:
         if self.max_age_seconds <= 0:
             return self._read()
         if self._pid != os.getpid():  # a forked pool child: the parent's socket is not ours
@@ -129,4 +135,5 @@ class SubscriptionCache:
                 pass
 
     def close(self) -> None:
-        self._forget_watch(close=True)
+        with self._lock:
+            self._forget_watch(close=True)
