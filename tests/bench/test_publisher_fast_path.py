@@ -19,7 +19,7 @@ from myspinbot.core.kernel import Kernel
 from myspinbot.core.lifecycle import new_job
 from myspinbot.core.queueing import Priority
 from myspinbot.worker.app import create_celery
-from myspinbot.worker.wire import KOMBU_PRIORITY, QUEUED_KWARG, BrokerUnavailable, JobPublisher, sub_queue
+from myspinbot.worker.wire import KOMBU_PRIORITY, QUEUED_HEADER, BrokerUnavailable, JobPublisher, sub_queue
 from tests.support.processes import ServiceProcess
 
 
@@ -50,7 +50,10 @@ async def test_a_real_worker_runs_jobs_published_by_the_wire_module(
     try:
         for job, priority in zip(jobs, Priority, strict=True):
             await store.create(job, JobEvent(event=EventName.QUEUED, job=job))
-            queued = job.model_dump_json() if hinted else None
+            # The API's copy equals the record. Here it says 3 steps where the record says 2, only
+            # to see which one the worker started from: the copy, without reading the record.
+            copy = job.model_copy(update={"params": {"steps": 3, "step_seconds": 0}})
+            queued = copy.model_dump_json() if hinted else None
             await publisher.publish(kernel.job_types["sleepy"], job.id, priority, queued=queued)
         deadline = time.monotonic() + 30
         found = [await store.get(job.id) for job in jobs]
@@ -60,6 +63,8 @@ async def test_a_real_worker_runs_jobs_published_by_the_wire_module(
         assert [job.state if job else None for job in found] == [JobState.SUCCEEDED] * len(jobs), worker.log_tail()
         assert all(job is not None and job.progress == 1.0 for job in found)
         assert all(job is not None and job.attempts == 1 for job in found), "each started once"
+        steps = 3 if hinted else 2  # started from the message's copy, or from the record read
+        assert [job.result if job else None for job in found] == [{"steps": steps}] * len(jobs)
     finally:
         publisher.close()
         await store.close()
@@ -72,15 +77,14 @@ async def test_the_envelope_is_the_one_kombu_writes(
 ) -> None:
     """Same envelope, headers, properties and body as `send_task`, on the same priority
     sub-queue, apart from per-message and per-thread ids (delivery tag, origin, reply_to); with
-    the queued record, as `send_task(kwargs={"queued": ...})` writes it, apart from the record's
-    display in `kwargsrepr` (summarised)."""
+    the queued record in our header, as `send_task(headers={...})` writes it."""
     celery = create_celery(settings)  # only to have kombu write its own message, for comparison
     publisher = JobPublisher(settings)
     queue = f"{UNCONSUMED.queue}-{uuid.uuid4().hex[:8]}"
     job_type = JobType(name=UNCONSUMED.name, title=UNCONSUMED.title, params=NoParams, run=UNCONSUMED.run, queue=queue)
     job_id = uuid.uuid4().hex
     queued = new_job(job_id, job_type.name, {}, []).model_dump_json() if hinted else None
-    kwargs = {QUEUED_KWARG: queued} if queued else {}
+    extra_headers = {QUEUED_HEADER: queued} if queued else {}
     client = redis.Redis.from_url(redis_url)
     try:
         step = KOMBU_PRIORITY[priority]
@@ -88,7 +92,7 @@ async def test_the_envelope_is_the_one_kombu_writes(
             celery.send_task,
             job_type.task_name,
             args=[job_id],
-            kwargs=kwargs,
+            headers=extra_headers,
             task_id=job_id,
             queue=queue,
             priority=step,
@@ -101,9 +105,9 @@ async def test_the_envelope_is_the_one_kombu_writes(
         publisher.close()
     assert ours.keys() == theirs.keys()
     embed = {"callbacks": None, "errbacks": None, "chain": None, "chord": None}
-    assert ours["body"] == theirs["body"] == [[job_id], kwargs, embed]
-    shown = {"kwargsrepr"} if hinted else set()
-    for part, per_message in (("headers", {"origin", *shown}), ("properties", {"delivery_tag", "reply_to"})):
+    assert ours["body"] == theirs["body"] == [[job_id], {}, embed]
+    assert ours["headers"].get(QUEUED_HEADER) == queued
+    for part, per_message in (("headers", {"origin"}), ("properties", {"delivery_tag", "reply_to"})):
         assert ours[part].keys() == theirs[part].keys(), part
         same = {key: value for key, value in ours[part].items() if key not in per_message}
         assert same == {key: value for key, value in theirs[part].items() if key not in per_message}, part

@@ -14,7 +14,7 @@ from myspinbot.core.jobtypes import JobType
 from myspinbot.core.kernel import Kernel
 from myspinbot.core.settings import Settings
 from myspinbot.worker.runner import execute_job
-from myspinbot.worker.wire import transport_options
+from myspinbot.worker.wire import QUEUED_HEADER, transport_options
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +57,13 @@ def create_celery(
 def register_task(app: Celery, kernel: Kernel, job_type: JobType) -> None:
     """The thin Celery task of one job type: it passes the job id to the kernel's wrapper."""
 
-    def run_job(task: Any, job_id: str, queued: str | None = None) -> str:
-        # `queued`: the record as queued, the start's hint (wire.task_message). Celery keeps no
-        # result; the text is what its "Task ... succeeded" log line shows.
+    def run_job(task: Any, job_id: str) -> str:
+        # The record as queued, the start's hint, comes in a header of ours (wire.task_message).
+        # Celery keeps no result; the text is what its "Task ... succeeded" log line shows.
         worker = worker_name(app, task.request.hostname)
-        return str(execute_job(kernel, job_type, job_id, worker=worker, queued=queued))
+        queued = getattr(task.request, QUEUED_HEADER, None)
+        hint = queued if isinstance(queued, str) else None
+        return str(execute_job(kernel, job_type, job_id, worker=worker, queued=hint))
 
     app.task(
         name=job_type.task_name,

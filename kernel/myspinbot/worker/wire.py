@@ -37,7 +37,7 @@ __all__ = [
     "KOMBU_PRIORITY",
     "PAUSED_QUEUES_KEY",
     "PRIORITY_STEPS",
-    "QUEUED_KWARG",
+    "QUEUED_HEADER",
     "SUB_QUEUE_SEPARATOR",
     "BrokerUnavailable",
     "JobPublisher",
@@ -61,9 +61,9 @@ KOMBU_PRIORITY: dict[Priority, int] = {Priority.HIGH: 0, Priority.NORMAL: 3, Pri
 PAUSED_QUEUES_KEY = "myspinbot:queues:paused"
 SOCKET_CONNECT_TIMEOUT = 2
 SOCKET_TIMEOUT = 10
-# The task's keyword argument carrying the queued record (see task_message), and how Celery shows it.
-QUEUED_KWARG = "queued"
-QUEUED_KWARGSREPR = "{'queued': '<the job record at version 0>'}"
+# The message header carrying the job's record as queued (see task_message); Celery hands
+# unknown headers to the task as attributes of `task.request`.
+QUEUED_HEADER = "myspinbot_queued"
 
 
 def sub_queue(queue: str, step: int) -> str:
@@ -116,12 +116,12 @@ def task_message(
     """The envelope kombu's Redis transport LPUSHes for `send_task(task_name, [job_id],
     task_id=job_id, queue=queue, priority=...)`: Celery protocol 2, JSON, body base64-encoded.
 
-    `queued`, the job's record as it was stored when queued (version 0), goes in the task's
-    keyword arguments: the worker may start the job from it with one compare-and-set on that
+    `queued`, the job's record as it was stored when queued (version 0), goes in a message header
+    of ours (QUEUED_HEADER): the worker may start the job from it with one compare-and-set on that
     version instead of reading the record first (JobService.begin); a record that changed since
     makes the set fail and the worker reads it after all: the copy counts only while the record
-    is still the one the submit created."""
-    kwargs = {} if queued is None else {QUEUED_KWARG: queued}
+    is still the one the submit created. A header, not a task argument, so that a worker from
+    before it runs the message as it always did (Celery ignores headers it does not know)."""
     headers: dict[str, Any] = {
         "lang": "py",
         "task": task_name,
@@ -136,16 +136,17 @@ def task_message(
         "root_id": job_id,
         "parent_id": None,
         "argsrepr": repr([job_id]),
-        # Celery only shows this (logs, monitors): the record is summarised, not repeated
-        "kwargsrepr": "{}" if queued is None else QUEUED_KWARGSREPR,
+        "kwargsrepr": "{}",
         "origin": origin,
         "ignore_result": None,  # as send_task leaves it: the task's own setting applies
         "replaced_task_nesting": 0,
         "stamped_headers": None,
         "stamps": {},
     }
+    if queued is not None:
+        headers[QUEUED_HEADER] = queued
     # args, kwargs, embed (no callbacks, errbacks, chain or chord)
-    body = [[job_id], kwargs, {"callbacks": None, "errbacks": None, "chain": None, "chord": None}]
+    body = [[job_id], {}, {"callbacks": None, "errbacks": None, "chain": None, "chord": None}]
     return json.dumps(
         {
             "body": base64.b64encode(json.dumps(body).encode()).decode(),
