@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m bench",
         description="Throughput, latency and fan-out of MySpinBot against raw Celery and FastAPI, in one run.",
     )
-    parser.add_argument("--quick", action="store_true", help="a ~1 minute smoke run (same cases, shorter)")
+    parser.add_argument("--quick", action="store_true", help="a ~80 s run of the same cases at smaller sizes")
     parser.add_argument("--plan", choices=sorted(PLANS), help="full (default), quick or smoke")
     parser.add_argument("--cases", default=",".join(ALL_CASES), help="comma-separated case numbers (default: all)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the JSON result")
