@@ -48,9 +48,9 @@ async def run_cases(stack: BenchStack, plan: Plan, report: Report, cases: Collec
     stack.start_api()
     if {"1", "2"} & set(cases):
         stack.start_bare_http()
-        capacity = await submit.run(stack, plan, report, bare_celery) if "1" in cases else None
+        capacity, floor_capacity = await submit.run(stack, plan, report, bare_celery) if "1" in cases else (None, None)
         if "2" in cases:
-            await loop_health.run(stack, plan, report, capacity)
+            await loop_health.run(stack, plan, report, capacity, floor_capacity)
         stack.stop_child(stack.bare_http)
         # The submit cases leave thousands of queued `generate` jobs that no worker takes; every
         # /ws client would get them in its first snapshot. Start the rest from an empty store.

@@ -6,10 +6,16 @@ event loop. The target is held at half the submit capacity measured in case 1 (o
 a publish that blocked the loop would show there. With submits saturating the API, every
 request queues behind the others and the OS shares two cores among four busy processes, so
 that figure is reported for information. Rounds alternate; samples of all rounds are pooled.
+
+The floor: the same probe against the plain FastAPI app of case 1, loaded with its floor `POST`
+(the same validation, one Lua call) at half of *its* capacity from case 1. Whatever tail that app
+shows is what half load costs on this machine (the load generator, Redis and the server sharing
+two cores), not our code.
 """
 
 from __future__ import annotations
 
+from bench.bare import SUBMIT_FLOOR_QUEUE
 from bench.cases.common import GENERATE_BODY, LoadProcess, probe_health
 from bench.plan import Plan
 from bench.report import Report, Row
@@ -21,14 +27,29 @@ CASE = "2 event loop"
 LOAD_SHARE = 0.5  # of the submit capacity measured in case 1
 
 
-async def run(stack: BenchStack, plan: Plan, report: Report, capacity: float | None) -> None:
-    """`capacity`: our submit throughput from case 1, if it ran (else the plan's default)."""
+async def run(
+    stack: BenchStack, plan: Plan, report: Report, capacity: float | None, floor_capacity: float | None = None
+) -> None:
+    """`capacity`: our submit throughput from case 1, if it ran (else the plan's default);
+    `floor_capacity`: the floor app's, from the same case (no floor rows without it)."""
     rate = round((capacity or plan.submit_capacity_guess) * LOAD_SHARE)
+    floor_rate = round(floor_capacity * LOAD_SHARE) if floor_capacity else None
     alone: list[float] = []
     steady: list[float] = []
     saturated: list[float] = []
+    floor_alone: list[float] = []
+    floor_steady: list[float] = []
     submits: list[dict[str, object]] = []
     for _ in range(plan.rounds):
+        if floor_rate is not None and stack.bare_http_port is not None:
+            port = stack.bare_http_port
+            floor_alone += await probe_health(port, plan.seconds, plan.health_rate)
+            floor_load = LoadProcess(
+                port, "POST", "/submit", GENERATE_BODY, connections=plan.connections, seconds=plan.seconds + 1.0
+            )
+            await floor_load.start(rate=floor_rate)
+            floor_steady += await probe_health(port, plan.seconds, plan.health_rate)
+            submits.append({"rate": floor_rate, "server": "floor", **await floor_load.result()})
         alone += await probe_health(stack.api_port, plan.seconds, plan.health_rate)
         for submit_rate, samples in ((rate, steady), (None, saturated)):
             load = LoadProcess(
@@ -43,26 +64,39 @@ async def run(stack: BenchStack, plan: Plan, report: Report, capacity: float | N
             samples += await probe_health(stack.api_port, plan.seconds, plan.health_rate)
             submits.append({"rate": submit_rate, **await load.result()})
     with stack.redis() as client:
-        client.delete(*broker_lists("generate"))
+        client.delete(*broker_lists("generate"), SUBMIT_FLOOR_QUEUE)
     rows = [
         (f"/health p50 with {rate:,} submits/s (half of capacity) vs alone", steady, 50, None),
         (f"/health p99 with {rate:,} submits/s (half of capacity) vs alone", steady, 99, 3.0),
         (f"/health p99 with submits saturating the API (c={plan.connections}) vs alone", saturated, 99, None),
     ]
-    for metric, samples, pct, limit in rows:
+    measured = [(metric, samples, alone, pct, limit) for metric, samples, pct, limit in rows]
+    if floor_steady and floor_alone:
+        floor_metric = (
+            f"… the floor app's /health p99 with {floor_rate:,} floor POSTs/s (half of its capacity) vs alone"
+        )
+        measured.append((floor_metric, floor_steady, floor_alone, 99, None))
+    for metric, samples, baseline, pct, limit in measured:
         report.add(
             Row(
                 case=CASE,
                 metric=metric,
                 ours=percentile(samples, pct) * 1000,
                 unit="ms",
-                baseline=percentile(alone, pct) * 1000,
+                baseline=percentile(baseline, pct) * 1000,
                 check="ratio<=" if limit else None,
                 limit=limit,
             )
         )
     report.details["loop_health"] = {
         "submit_rate": rate,
-        "samples": {"alone": len(alone), "steady": len(steady), "saturated": len(saturated)},
+        "floor_rate": floor_rate,
+        "samples": {
+            "alone": len(alone),
+            "steady": len(steady),
+            "saturated": len(saturated),
+            "floor_alone": len(floor_alone),
+            "floor_steady": len(floor_steady),
+        },
         "submits": submits,
     }

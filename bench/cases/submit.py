@@ -43,8 +43,8 @@ def apply_async_loop(celery: Celery, seconds: float) -> PublishRun:
     return PublishRun(rps=count / elapsed, cpu_us_per_call=(time.thread_time() - cpu_before) / count * 1e6)
 
 
-async def run(stack: BenchStack, plan: Plan, report: Report, bare_celery: Celery) -> float:
-    """Returns our submit throughput (req/s), which case 2 loads the API at half of."""
+async def run(stack: BenchStack, plan: Plan, report: Report, bare_celery: Celery) -> tuple[float, float]:
+    """Returns our submit throughput and the floor app's (req/s); case 2 loads each at half of its own."""
     assert stack.api is not None and stack.bare_http is not None
     api, bare_api = (stack.api_port, stack.api.pid), (stack.bare_http_port, stack.bare_http.pid)
 
@@ -94,4 +94,4 @@ async def run(stack: BenchStack, plan: Plan, report: Report, bare_celery: Celery
         "bare_fastapi_health": [vars(run) for run in bare_http],
         "floor_fastapi_submit": [vars(run) for run in floor],
     }
-    return ours_rps
+    return ours_rps, statistics.median(run.rps for run in floor)
