@@ -283,8 +283,7 @@ class JobService:
             try:
                 event = await self.store.save(lifecycle.start(queued, delivery), EventName.STARTED, 0)
             except KeyError:
-                log.warning("job %s has no record (expired or discarded); dropping its task", job_id)
-                return RunOutcome(Delivery.MISSING), None
+                return _missing(job_id)
             except VersionConflict:
                 pass  # changed since it was queued: read it below
             else:
@@ -292,8 +291,7 @@ class JobService:
                 return await self._started(Change(Saved.SAVED, event.job, event.cancel_requested), delivery)
         job = await self.store.get(job_id)
         if job is None:
-            log.warning("job %s has no record (expired or discarded); dropping its task", job_id)
-            return RunOutcome(Delivery.MISSING), None
+            return _missing(job_id)
         if job.state.finished:
             return RunOutcome(Delivery.ALREADY_FINISHED, job.state), job
         if await self.holder_alive(job, worker, delivery, sibling_alive):
@@ -316,3 +314,9 @@ class JobService:
             cancelled = await self.finish(started.job, JobState.CANCELLED, delivery=delivery)
             return RunOutcome(Delivery.CANCELLED_BEFORE_START, cancelled.job.state), cancelled.job
         return None, started.job
+
+
+def _missing(job_id: str) -> tuple[RunOutcome, None]:
+    """A delivery of a job whose record is gone (expired or discarded): its task is dropped."""
+    log.warning("job %s has no record (expired or discarded); dropping its task", job_id)
+    return RunOutcome(Delivery.MISSING), None
