@@ -13,15 +13,14 @@ from collections.abc import Callable
 
 import flet as ft
 
+from myspinbot_ui.login_routes import SIGNED_OUT, SIGNED_OUT_URL
 from myspinbot_ui.sessions import CURRENT_LOGIN, Login, SessionTable
 from myspinbot_ui.users import Users
 from myspinbot_ui.views.header import Header
-from myspinbot_ui.views.theme import IDLE_COLOR, OK_COLOR, WARN_COLOR, pill
-from myspinbot_ui.views.users import UsersView
+from myspinbot_ui.views.theme import WARN_COLOR, pill
+from myspinbot_ui.views.users import ROLE_COLORS, UsersView
 
 log = logging.getLogger(__name__)
-
-SIGNED_OUT_URL = "/login?signed_out=1"
 
 
 class Account:
@@ -69,7 +68,7 @@ class Account:
                 identifier="current-user",
                 content=pill("Auth off · everyone is admin", WARN_COLOR, icon=ft.Icons.LOCK_OPEN),
             )
-        color = {"admin": WARN_COLOR, "member": OK_COLOR}.get(login.role.value, IDLE_COLOR)
+        color = ROLE_COLORS[login.role]
         return ft.Row(
             [
                 ft.Semantics(
@@ -113,7 +112,7 @@ class Account:
 
     def signed_out(self) -> None:
         """The login ended: stop, and leave only a way back to the login page."""
-        self.show_notice("You are signed out.")
+        self.show_notice(SIGNED_OUT)
 
     def refuse_foreign(self) -> None:
         """Another login's connection reached this kept page: show nothing of it."""

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 MAX_FORM_BYTES = 4096
 SIGNED_OUT = "You are signed out."
+SIGNED_OUT_URL = "/login?signed_out=1"  # the login page, saying SIGNED_OUT
 
 
 @dataclass
@@ -147,7 +148,7 @@ class LoginRoutes:
         if login is not None:
             await self.table.end(login)
             log.info("dashboard logout: %s", login.name)
-        response = RedirectResponse("/login?signed_out=1", status_code=303)
+        response = RedirectResponse(SIGNED_OUT_URL, status_code=303)
         self.clear_cookie(response, request)
         return response
 
