@@ -12,8 +12,10 @@ import asyncio
 import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import psutil
 from celery import Celery
 
 from bench.plan import Plan
@@ -67,9 +69,18 @@ def fill_bare_queue(celery: Celery, queue: str, count: int, trips: tuple[int, in
             task.apply_async(args=args, queue=queue, producer=producer)
 
 
+@dataclass(frozen=True)
+class Drained:
+    """One drain's figures, over the jobs from 90% to 10% of the queue."""
+
+    rate: float  # jobs/s
+    redis_cpu_us: float  # Redis's CPU per job
+    worker_cpu_us: float | None  # the worker's CPU per job (its main process and its pool), if watched
+
+
 def drain_rate(stack: BenchStack, queue: str | list[str], count: int, timeout: float) -> float:
     """Jobs/s while the queue drains from 90% to 10% of `count` (polled every 5 ms)."""
-    return drain(stack, queue, count, timeout)[0]
+    return drain(stack, queue, count, timeout).rate
 
 
 def redis_cpu_seconds(client: Any) -> float:
@@ -77,16 +88,36 @@ def redis_cpu_seconds(client: Any) -> float:
     return float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"])
 
 
-def drain(stack: BenchStack, queue: str | list[str], count: int, timeout: float) -> tuple[float, float]:
-    """(jobs/s, Redis CPU µs per job) while the queue drains from 90% to 10% of `count`.
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its live descendants (a Celery worker and its pool)."""
+    root = psutil.Process(pid)
+    total = 0.0
+    for process in [root, *root.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def drain(
+    stack: BenchStack, queue: str | list[str], count: int, timeout: float, worker_pid: int | None = None
+) -> Drained:
+    """Jobs/s and CPU per job while the queue drains from 90% to 10% of `count`.
 
     `queue` is one Redis list, or every list a queue's messages wait in (ours: one per priority).
-    Redis's CPU comes from INFO at both ends (10 ms resolution): on two shared cores the server's
-    time per job is as much a limit as the worker's.
+    Redis's CPU comes from INFO at both ends (10 ms resolution), the worker's (with `worker_pid`)
+    from its processes' times: on two shared cores what a job costs in CPU says more than the
+    rate, which swings with what else runs.
     """
     keys = [queue] if isinstance(queue, str) else queue
     high, low = int(count * 0.9), int(count * 0.1)
-    t_high = t_low = cpu_high = cpu_low = 0.0
+    t_high = t_low = cpu_high = cpu_low = worker_high = worker_low = 0.0
+
+    def worker_cpu() -> float:
+        return tree_cpu_seconds(worker_pid) if worker_pid is not None else 0.0
+
     deadline = time.monotonic() + timeout
     with stack.redis() as client:
         while time.monotonic() < deadline:
@@ -96,14 +127,19 @@ def drain(stack: BenchStack, queue: str | list[str], count: int, timeout: float)
                 depth = sum(int(length) for length in pipe.execute())
             now = time.perf_counter()
             if not t_high and depth <= high:
-                t_high, cpu_high = now, redis_cpu_seconds(client)
+                t_high, cpu_high, worker_high = now, redis_cpu_seconds(client), worker_cpu()
             if depth <= low:
-                t_low, cpu_low = now, redis_cpu_seconds(client)
+                t_low, cpu_low, worker_low = now, redis_cpu_seconds(client), worker_cpu()
                 break
             time.sleep(0.005)
     if not (t_high and t_low > t_high):
         raise TimeoutError(f"queue {keys[0]!r} did not drain in {timeout}s")
-    return (high - low) / (t_low - t_high), (cpu_low - cpu_high) * 1e6 / (high - low)
+    jobs = high - low
+    return Drained(
+        rate=jobs / (t_low - t_high),
+        redis_cpu_us=(cpu_low - cpu_high) * 1e6 / jobs,
+        worker_cpu_us=(worker_low - worker_high) * 1e6 / jobs if worker_pid is not None else None,
+    )
 
 
 def finished_noop_jobs(stack: BenchStack) -> int:
@@ -117,14 +153,12 @@ async def run(stack: BenchStack, plan: Plan, report: Report, settings: Settings,
     timeout = 30 + count / 100
     before = finished_noop_jobs(stack)
     await fill_our_queue(settings, count)
-    stack.start_worker()
-    ours, ours_redis_cpu = await asyncio.to_thread(drain, stack, broker_lists("noop"), count, timeout)
+    worker = stack.start_worker()
+    drained = {"ours": await asyncio.to_thread(drain, stack, broker_lists("noop"), count, timeout, worker.pid)}
     await asyncio.to_thread(
         wait_until, lambda: finished_noop_jobs(stack) - before >= count, timeout, "every noop job to succeed"
     )
 
-    bare: dict[str, float] = {}
-    redis_cpu: dict[str, float] = {"ours": ours_redis_cpu}
     variants: list[tuple[str, bool, tuple[int, int] | None]] = [("bare", False, None)]
     if plan.bare_acks_late:
         floors = [(queue, True, (reads, writes)) for queue, reads, writes in FLOORS]
@@ -132,9 +166,13 @@ async def run(stack: BenchStack, plan: Plan, report: Report, settings: Settings,
     for queue, acks_late, trips in variants:
         await asyncio.to_thread(fill_bare_queue, bare_celery, queue, count, trips)
         worker = stack.start_bare_worker(queue, acks_late=acks_late)
-        bare[queue], redis_cpu[queue] = await asyncio.to_thread(drain, stack, queue, count, timeout)
+        drained[queue] = await asyncio.to_thread(drain, stack, queue, count, timeout, worker.pid)
         if acks_late:
             stack.stop_child(worker)
+    ours = drained["ours"].rate
+    bare = {queue: run.rate for queue, run in drained.items() if queue != "ours"}
+    redis_cpu = {queue: run.redis_cpu_us for queue, run in drained.items()}
+    worker_cpu = {queue: run.worker_cpu_us for queue, run in drained.items() if run.worker_cpu_us is not None}
     report.add(
         Row(
             case=CASE,
@@ -177,4 +215,21 @@ async def run(stack: BenchStack, plan: Plan, report: Report, settings: Settings,
             baseline=redis_cpu.get("bare_late", redis_cpu["bare"]),
         )
     )
-    report.details["workers"] = {"jobs": count, "ours": ours, "bare": bare, "redis_cpu_us_per_job": redis_cpu}
+    base = "bare_late" if "bare_late" in worker_cpu else "bare"
+    report.add(
+        Row(
+            case=CASE,
+            metric="worker CPU per zero-step job (main process + pool) vs per bare Celery no-op "
+            + ("(our settings)" if base == "bare_late" else "(defaults)"),
+            ours=worker_cpu["ours"],
+            unit="µs",
+            baseline=worker_cpu[base],
+        )
+    )
+    report.details["workers"] = {
+        "jobs": count,
+        "ours": ours,
+        "bare": bare,
+        "redis_cpu_us_per_job": redis_cpu,
+        "worker_cpu_us_per_job": worker_cpu,
+    }

@@ -40,6 +40,7 @@ from myspinbot.core.store import (
     VersionConflict,
     duration_bucket,
     duration_seconds,
+    run_blocking,
     stream_key,
 )
 from myspinbot.core.telemetry import (
@@ -106,6 +107,7 @@ __all__ = [
     "epoch_seconds",
     "hookimpl",
     "principal_of",
+    "run_blocking",
     "stream_key",
     "timestamp",
 ]

@@ -71,7 +71,24 @@ def job_store(settings: Settings) -> JobStore | None:
     """Provide the job store (records, cancel flags, events, statistics).
 
     Return an object implementing `myspinbot.core.store.JobStore`, or None to let another plugin
-    provide it. Stops at the first non-None result. Called once per process.
+    provide it. Stops at the first non-None result. Called once per process (and once per worker
+    thread when no plugin implements `blocking_job_store`).
+    """
+
+
+@hookspec(firstresult=True)
+def blocking_job_store(settings: Settings, store: JobStore) -> JobStore | None:
+    """Provide a blocking twin of the process's job store, for a worker thread.
+
+    `store` is the store `job_store` provided in this process. If it is yours, return a new
+    `myspinbot.core.store.JobStore` on the same data whose coroutines never suspend: each does
+    its I/O blocking the calling thread and returns at its first step; else return None (the
+    twin must share the store's data, so only the store's own plugin can make it). A worker
+    thread drives each call of the twin with `myspinbot.run_blocking`, without an event loop (one
+    twin per thread; never used from an event loop, where it would block every other task); a
+    call that suspends all the same fails with RuntimeError. With no twin, each worker thread
+    runs a store of `job_store` on an event loop of its own. Stops at the first non-None result.
+    Called once per worker thread.
     """
 
 

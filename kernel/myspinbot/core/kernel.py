@@ -70,6 +70,12 @@ class Kernel:
             )
         return store
 
+    def new_blocking_store(self) -> JobStore | None:
+        """A new blocking twin of this process's job store (the `blocking_job_store` hook), for one
+        worker thread that drives its calls with `run_blocking`; None when its plugin has none."""
+        store: JobStore | None = self.pm.hook.blocking_job_store(settings=self.settings, store=self.store)
+        return store
+
     @property
     def identity(self) -> IdentityStore:
         """The identity store of this process (users, keys), made on first use."""

@@ -8,12 +8,15 @@ indexes, its statistics and its event are written together or not at all.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from myspinbot.core.jobs import EventName, Job, JobEvent, JobState
 from myspinbot.core.telemetry import TelemetryStore
 from myspinbot_client.models import JobPage as JobPage  # a listing page is the wire's own `JobPage`
+
+T = TypeVar("T")
 
 # Upper bounds (seconds) of the job duration histogram's buckets; +Inf is implied.
 DURATION_BUCKETS: tuple[float, ...] = (
@@ -48,6 +51,23 @@ def duration_seconds(job: Job) -> float | None:
 def duration_bucket(seconds: float) -> int:
     """Index of the histogram bucket a duration falls in (len(DURATION_BUCKETS) is +Inf)."""
     return bisect.bisect_left(DURATION_BUCKETS, seconds)
+
+
+def run_blocking(call: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine that never suspends (a `blocking_job_store` call, or a job service action
+    on such a store) to its end, without an event loop: it finishes at its first step.
+
+    Raises RuntimeError, and closes the coroutine, if it suspends all the same (a store that
+    awaits real I/O): without a loop nothing could ever resume it.
+    """
+    try:
+        call.send(None)
+    except StopIteration as done:
+        result: T = done.value
+        return result
+    call.close()
+    name = getattr(call, "__qualname__", repr(call))
+    raise RuntimeError(f"{name} suspended: a blocking job store's calls must complete at once")
 
 
 class StoreUnavailable(RuntimeError):

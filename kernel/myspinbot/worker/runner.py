@@ -1,7 +1,9 @@
 """The kernel's job wrapper: runs a job type's handler in a worker and records the outcome.
 
-Plugins never see Celery; this module is the bridge. The store is async (the API shares it),
-so each worker thread keeps one event loop and one store and drives them synchronously.
+Plugins never see Celery; this module is the bridge. The store's contract is async (the API
+shares it). Each worker thread keeps one store and drives its calls synchronously: a blocking
+store (the `blocking_job_store` hook) with `run_blocking`, no event loop at all; else the
+`job_store` hook's store on an event loop of the thread's own.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from myspinbot.core.jobfiles import JobFolders
 from myspinbot.core.jobs import FINISH_EVENTS, EventName, Job, JobState
 from myspinbot.core.jobtypes import JobType
 from myspinbot.core.kernel import Kernel
-from myspinbot.core.store import JobStore, StoreUnavailable
+from myspinbot.core.store import JobStore, StoreUnavailable, run_blocking
 from myspinbot.worker.telemetry import WorkerTelemetry
 
 log = logging.getLogger(__name__)
@@ -38,24 +40,32 @@ T = TypeVar("T")
 
 
 class WorkerRuntime:
-    """One event loop and one store for the current thread of the current process."""
+    """One store (and, for a store that is not blocking, one event loop) for the current thread
+    of the current process."""
 
     def __init__(self, kernel: Kernel) -> None:
         self.pid = os.getpid()
         self.kernel = kernel
-        self.loop = asyncio.new_event_loop()
-        self.store: JobStore = kernel.new_store()
+        blocking = kernel.new_blocking_store()
+        # A blocking store's calls finish at their first step: an event loop per call (a task,
+        # selector polls, the asyncio client's machinery) would be most of a short job's cost.
+        self.loop: asyncio.AbstractEventLoop | None = None if blocking is not None else asyncio.new_event_loop()
+        self.store: JobStore = blocking if blocking is not None else kernel.new_store()
+        self.complete: Callable[[Coroutine[Any, Any, Any]], Any] = (
+            run_blocking if self.loop is None else self.loop.run_until_complete
+        )
         self.service = JobService.of(kernel, self.store)
         self.retry_seconds = kernel.settings.store_retry_seconds
 
     def run(self, call: Callable[[], Coroutine[Any, Any, T]]) -> T:
-        """Run a store call on this thread's loop, retrying while the store is unreachable
+        """Run a store call to its end on this thread, retrying while the store is unreachable
         (a Redis restart) for up to MYSPINBOT_STORE_RETRY_SECONDS."""
         deadline = time.monotonic() + self.retry_seconds
         delay = 0.1
         while True:
             try:
-                return self.loop.run_until_complete(call())
+                result: T = self.complete(call())
+                return result
             except StoreUnavailable:
                 if time.monotonic() + delay > deadline:
                     raise

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, cast
 
+import redis
 import redis.asyncio as aioredis
 
 from myspinbot import (
@@ -23,6 +24,7 @@ from myspinbot import (
     stream_key,
 )
 from myspinbot_redis_store import scripts
+from myspinbot_redis_store.blocking import BlockingRedis
 from myspinbot_redis_store.failures import unavailable_on_connection_error
 from myspinbot_redis_store.keys import Keys
 from myspinbot_redis_store.telemetry import RedisTelemetryStore
@@ -31,6 +33,14 @@ from myspinbot_redis_store.workers import WorkerRegistry
 RECENT_DURATIONS = 20  # per job type, for queued jobs' start estimates
 CANCEL_FLAG_SECONDS = 24 * 3600
 LIST_SCAN_BATCH = 200
+# Both clients' connections (the API's asyncio pool, a worker thread's synchronous one).
+CONNECTION_OPTIONS: dict[str, Any] = {
+    "decode_responses": True,
+    "socket_connect_timeout": 2,
+    "socket_timeout": 10,
+    "health_check_interval": 15,
+    "protocol": 2,
+}
 
 
 class RedisJobStore(WorkerRegistry):
@@ -39,12 +49,13 @@ class RedisJobStore(WorkerRegistry):
 
     def __init__(
         self,
-        redis: aioredis.Redis,
+        redis: aioredis.Redis | BlockingRedis,
         *,
         keys: Keys | None = None,
         events_max_len: int = 10_000,
         job_ttl_seconds: int = 7 * 24 * 3600,
         idempotency_seconds: int = 24 * 3600,
+        url: str | None = None,
     ) -> None:
         # redis-py's type hints do not model decode_responses=True (every reply here is str),
         # so the client is handled as Any and replies are converted where they are read.
@@ -53,6 +64,7 @@ class RedisJobStore(WorkerRegistry):
         self.events_max_len = events_max_len
         self.job_ttl_seconds = job_ttl_seconds
         self.idempotency_seconds = idempotency_seconds
+        self.url = url  # where a blocking twin connects
         self._create = redis.register_script(scripts.CREATE)
         self._discard = redis.register_script(scripts.DISCARD)
         self._save = redis.register_script(scripts.SAVE)
@@ -66,14 +78,7 @@ class RedisJobStore(WorkerRegistry):
         # A blocking pool makes bursts wait briefly for a connection instead of failing with
         # "Too many connections" (which the API would answer with 503).
         pool = aioredis.BlockingConnectionPool.from_url(
-            settings.redis_url,
-            max_connections=64,
-            timeout=5,
-            decode_responses=True,
-            socket_connect_timeout=2,
-            socket_timeout=10,
-            health_check_interval=15,
-            protocol=2,
+            settings.redis_url, max_connections=64, timeout=5, **CONNECTION_OPTIONS
         )
         client = aioredis.Redis(connection_pool=pool)
         return cls(
@@ -81,6 +86,24 @@ class RedisJobStore(WorkerRegistry):
             events_max_len=settings.events_max_len,
             job_ttl_seconds=settings.job_ttl_seconds,
             idempotency_seconds=settings.idempotency_seconds,
+            url=settings.redis_url,
+        )
+
+    def blocking_twin(self) -> RedisJobStore | None:
+        """This store on redis-py's synchronous client (the `blocking_job_store` hook): the same
+        Redis, keys and limits, each call blocking the calling thread and its coroutine complete
+        at its first step. One thread's store: its pool keeps the one connection that thread uses.
+        None for a store made on a client without a URL (only `from_settings` records one)."""
+        if self.url is None:
+            return None
+        pool = redis.ConnectionPool.from_url(self.url, **CONNECTION_OPTIONS)
+        return RedisJobStore(
+            BlockingRedis(redis.Redis(connection_pool=pool)),
+            keys=self.keys,
+            events_max_len=self.events_max_len,
+            job_ttl_seconds=self.job_ttl_seconds,
+            idempotency_seconds=self.idempotency_seconds,
+            url=self.url,
         )
 
     # --- records ---
