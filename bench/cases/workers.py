@@ -75,7 +75,7 @@ class Drained:
 
     rate: float  # jobs/s
     redis_cpu_us: float  # Redis's CPU per job
-    worker_cpu_us: float | None  # the worker's CPU per job (its main process and its pool), if watched
+    cpu_us: dict[str, float]  # CPU per job of each watched process (with its descendants), by name
 
 
 def drain_rate(stack: BenchStack, queue: str | list[str], count: int, timeout: float) -> float:
@@ -102,22 +102,21 @@ def tree_cpu_seconds(pid: int) -> float:
 
 
 def drain(
-    stack: BenchStack, queue: str | list[str], count: int, timeout: float, worker_pid: int | None = None
+    stack: BenchStack, queue: str | list[str], count: int, timeout: float, watch: dict[str, int] | None = None
 ) -> Drained:
     """Jobs/s and CPU per job while the queue drains from 90% to 10% of `count`.
 
     `queue` is one Redis list, or every list a queue's messages wait in (ours: one per priority).
-    Redis's CPU comes from INFO at both ends (10 ms resolution), the worker's (with `worker_pid`)
-    from its processes' times: on two shared cores what a job costs in CPU says more than the
-    rate, which swings with what else runs.
+    Redis's CPU comes from INFO at both ends (10 ms resolution), that of each process in `watch`
+    (name: PID, e.g. the worker and the API) from its and its children's times: on two shared
+    cores what a job costs in CPU says more than the rate, which swings with what else runs.
     """
     keys = [queue] if isinstance(queue, str) else queue
+    watch = watch or {}
     high, low = int(count * 0.9), int(count * 0.1)
-    t_high = t_low = cpu_high = cpu_low = worker_high = worker_low = 0.0
-
-    def worker_cpu() -> float:
-        return tree_cpu_seconds(worker_pid) if worker_pid is not None else 0.0
-
+    t_high = t_low = cpu_high = cpu_low = 0.0
+    at_high: dict[str, float] = {}
+    at_low: dict[str, float] = {}
     deadline = time.monotonic() + timeout
     with stack.redis() as client:
         while time.monotonic() < deadline:
@@ -127,9 +126,11 @@ def drain(
                 depth = sum(int(length) for length in pipe.execute())
             now = time.perf_counter()
             if not t_high and depth <= high:
-                t_high, cpu_high, worker_high = now, redis_cpu_seconds(client), worker_cpu()
+                t_high, cpu_high = now, redis_cpu_seconds(client)
+                at_high = {name: tree_cpu_seconds(pid) for name, pid in watch.items()}
             if depth <= low:
-                t_low, cpu_low, worker_low = now, redis_cpu_seconds(client), worker_cpu()
+                t_low, cpu_low = now, redis_cpu_seconds(client)
+                at_low = {name: tree_cpu_seconds(pid) for name, pid in watch.items()}
                 break
             time.sleep(0.005)
     if not (t_high and t_low > t_high):
@@ -138,7 +139,7 @@ def drain(
     return Drained(
         rate=jobs / (t_low - t_high),
         redis_cpu_us=(cpu_low - cpu_high) * 1e6 / jobs,
-        worker_cpu_us=(worker_low - worker_high) * 1e6 / jobs if worker_pid is not None else None,
+        cpu_us={name: (at_low[name] - at_high[name]) * 1e6 / jobs for name in watch},
     )
 
 
@@ -154,7 +155,9 @@ async def run(stack: BenchStack, plan: Plan, report: Report, settings: Settings,
     before = finished_noop_jobs(stack)
     await fill_our_queue(settings, count)
     worker = stack.start_worker()
-    drained = {"ours": await asyncio.to_thread(drain, stack, broker_lists("noop"), count, timeout, worker.pid)}
+    # The API tails the event stream (two events per job), so its CPU is part of what a job costs.
+    watch = {"worker": worker.pid, **({"api": stack.api.pid} if stack.api is not None else {})}
+    drained = {"ours": await asyncio.to_thread(drain, stack, broker_lists("noop"), count, timeout, watch)}
     await asyncio.to_thread(
         wait_until, lambda: finished_noop_jobs(stack) - before >= count, timeout, "every noop job to succeed"
     )
@@ -166,13 +169,13 @@ async def run(stack: BenchStack, plan: Plan, report: Report, settings: Settings,
     for queue, acks_late, trips in variants:
         await asyncio.to_thread(fill_bare_queue, bare_celery, queue, count, trips)
         worker = stack.start_bare_worker(queue, acks_late=acks_late)
-        drained[queue] = await asyncio.to_thread(drain, stack, queue, count, timeout, worker.pid)
+        drained[queue] = await asyncio.to_thread(drain, stack, queue, count, timeout, {"worker": worker.pid})
         if acks_late:
             stack.stop_child(worker)
     ours = drained["ours"].rate
     bare = {queue: run.rate for queue, run in drained.items() if queue != "ours"}
     redis_cpu = {queue: run.redis_cpu_us for queue, run in drained.items()}
-    worker_cpu = {queue: run.worker_cpu_us for queue, run in drained.items() if run.worker_cpu_us is not None}
+    worker_cpu = {queue: run.cpu_us["worker"] for queue, run in drained.items()}
     report.add(
         Row(
             case=CASE,
@@ -226,10 +229,20 @@ async def run(stack: BenchStack, plan: Plan, report: Report, settings: Settings,
             baseline=worker_cpu[base],
         )
     )
+    if "api" in drained["ours"].cpu_us:
+        report.add(
+            Row(
+                case=CASE,
+                metric="API CPU per zero-step job (its tail of the event stream, no client connected)",
+                ours=drained["ours"].cpu_us["api"],
+                unit="µs",
+            )
+        )
     report.details["workers"] = {
         "jobs": count,
         "ours": ours,
         "bare": bare,
         "redis_cpu_us_per_job": redis_cpu,
         "worker_cpu_us_per_job": worker_cpu,
+        "api_cpu_us_per_job": drained["ours"].cpu_us.get("api"),
     }
