@@ -8,10 +8,10 @@ import logging
 from fastapi import FastAPI
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_fastapi_instrumentator import Instrumentator
 
 from myspinbot import BrokerUnavailable, Kernel, StoreUnavailable
 from myspinbot_metrics.collector import JobCollector, Snapshot
+from myspinbot_metrics.http import HttpMetrics, default_instrumentation
 
 log = logging.getLogger(__name__)
 SCRAPE_TIMEOUT_SECONDS = 3.0
@@ -22,12 +22,7 @@ def install_metrics(app: FastAPI, kernel: Kernel) -> None:
     registry = CollectorRegistry(auto_describe=True)
     collector = JobCollector(kernel.live_stats, kernel.authenticator)
     registry.register(collector)
-    Instrumentator(
-        registry=registry,
-        excluded_handlers=["/metrics", "/ws"],
-        should_group_status_codes=True,
-        should_ignore_untemplated=True,
-    ).instrument(app)
+    app.add_middleware(HttpMetrics, instrumentation=default_instrumentation(registry), excluded=["/metrics", "/ws"])
     kernel.pm.hook.register_metrics(registry=registry, kernel=kernel)
 
     async def refresh() -> None:
