@@ -23,7 +23,7 @@ from myspinbot.api.batches import BatchService
 from myspinbot.api.deps import current_principal
 from myspinbot.api.errors import install_error_handlers
 from myspinbot.api.gateway import EventGateway
-from myspinbot.api.job_routes import build_job_router
+from myspinbot.api.job_routes import build_job_router, build_submit_router
 from myspinbot.api.queue_feed import QueueFeed
 from myspinbot.api.queue_routes import build_queue_router
 from myspinbot.api.queue_service import QueueService
@@ -116,13 +116,15 @@ def create_app(settings: Settings, pm: pluggy.PluginManager | None = None, *, ke
     install_error_handlers(app)
     install_security(app, settings)
 
-    # Every route under /api/ authenticates its caller (the login route checks a password instead).
+    # Every route under /api/ authenticates its caller (the login route checks a password instead;
+    # the submit routes, tried first as the busiest, call the same check in their first line).
     protected = [Depends(current_principal)]
     kernel_routers = [
+        (build_submit_router(kernel), None),
         (health_router, None),
         (build_login_router(), None),
         (catalog_router, protected),
-        (build_job_router(kernel), protected),
+        (build_job_router(), protected),
         (telemetry_router, protected),
         (build_queue_router(), protected),
         (build_batch_router(), protected),

@@ -86,23 +86,35 @@ async def current_principal(connection: HTTPConnection) -> Principal:
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
+def checked_role(principal: Principal, roles: tuple[Role, ...]) -> Principal:
+    """The principal if its role is one of `roles`; else 403 naming the role needed."""
+    if principal.role not in roles:
+        allowed = ", ".join(role.value for role in roles)
+        raise ApiError(
+            403, f"this needs the role {allowed}; {principal.name} is {principal.role.value}", code="forbidden"
+        )
+    return principal
+
+
 def require_role(*roles: Role) -> Any:
     """A dependency that lets only these roles through (403 naming the role needed)."""
-    allowed = ", ".join(role.value for role in roles)
 
     async def check_role(principal: PrincipalDep) -> Principal:
-        if principal.role not in roles:
-            raise ApiError(
-                403, f"this needs the role {allowed}; {principal.name} is {principal.role.value}", code="forbidden"
-            )
-        return principal
+        return checked_role(principal, roles)
 
     return Depends(check_role)
 
 
-AdminDep = Annotated[Principal, require_role(Role.ADMIN)]
 # Submitting and changing jobs: members and admins (viewers only read).
-ActorDep = Annotated[Principal, require_role(Role.ADMIN, Role.MEMBER)]
+ACTOR_ROLES = (Role.ADMIN, Role.MEMBER)
+AdminDep = Annotated[Principal, require_role(Role.ADMIN)]
+ActorDep = Annotated[Principal, require_role(*ACTOR_ROLES)]
+
+
+async def current_actor(connection: HTTPConnection) -> Principal:
+    """What `ActorDep` resolves, as a plain call: the submit routes authenticate with it in their
+    first line instead of through FastAPI's dependency solving (~8% of a submit's CPU)."""
+    return checked_role(await current_principal(connection), ACTOR_ROLES)
 
 
 def job_not_found(job_id: str) -> ApiError:

@@ -1,4 +1,4 @@
-"""Job routes: submit, read, list, cancel, artifacts."""
+"""Job routes: submit (a router of its own), read, list, cancel, artifacts."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from fastapi.responses import FileResponse, Response
 
 from myspinbot.api.deps import (
     ActionableJob,
-    ActorDep,
     KernelDep,
     PrincipalDep,
     ReadableJob,
     StoreDep,
+    current_actor,
     job_not_found,
     owner_filter,
 )
@@ -96,7 +96,8 @@ def accepted(job: Job) -> Response:
 def submit_route(job_type: JobType) -> Any:
     """An endpoint that submits jobs of one type (used for route aliases such as /api/train)."""
 
-    async def submit_alias(request: Request, principal: ActorDep) -> Response:
+    async def submit_alias(request: Request) -> Response:
+        principal = await current_actor(request)
         job, _ = await submitter(request).submit(job_type, request, principal)
         return accepted(job)
 
@@ -104,8 +105,15 @@ def submit_route(job_type: JobType) -> Any:
     return submit_alias
 
 
-def build_job_router(kernel: Kernel) -> APIRouter:
-    """The job routes, including one alias per job type that declares a `route`."""
+def build_submit_router(kernel: Kernel) -> APIRouter:
+    """`POST /api/jobs/{type}` and one alias per job type that declares a `route`.
+
+    The hottest routes of the API, so they are cheap to reach and to call: the app includes this
+    router before the others (FastAPI tries included routers in order) and without the
+    router-level auth dependency; each endpoint authenticates in its first line instead
+    (`current_actor`: the same 401/403/429 answers as `ActorDep`). tests/identity/test_route_table.py
+    walks these routes with every role like every other.
+    """
     router = APIRouter(prefix="/api", tags=["jobs"], responses=ERRORS)
 
     @router.post(
@@ -116,12 +124,33 @@ def build_job_router(kernel: Kernel) -> APIRouter:
         responses=SUBMIT_ERRORS,
         openapi_extra={"requestBody": GENERIC_BODY},
     )
-    async def submit_job(job_type: str, request: Request, kernel: KernelDep, principal: ActorDep) -> Response:
+    async def submit_job(job_type: str, request: Request) -> Response:
         """Submit a job: a JSON object of parameters, or multipart with parameters as form fields
         and files under the job type's file fields. With an `Idempotency-Key` header, a repeat
         within the window returns the first job instead of making another."""
+        principal = await current_actor(request)
         job, _ = await submitter(request).submit(job_type_or_404(kernel, job_type), request, principal)
         return accepted(job)
+
+    for job_type in kernel.job_types.values():
+        if job_type.route:
+            router.add_api_route(
+                job_type.route.removeprefix("/api"),
+                submit_route(job_type),
+                methods=["POST"],
+                status_code=202,
+                response_model=Job,
+                summary=f"Submit a {job_type.title} job",
+                name=f"submit_{job_type.name}",
+                responses=SUBMIT_ERRORS,
+                openapi_extra=request_body_for(job_type),
+            )
+    return router
+
+
+def build_job_router() -> APIRouter:
+    """The job routes but submitting (see build_submit_router): read, list, cancel, artifacts."""
+    router = APIRouter(prefix="/api", tags=["jobs"], responses=ERRORS)
 
     @router.get("/jobs", summary="List jobs, newest first", response_model=JobPage)
     async def list_jobs(
@@ -168,19 +197,6 @@ def build_job_router(kernel: Kernel) -> APIRouter:
             raise ApiError(404, f"job {job.id} has no artifact {name!r}", code="artifact_not_found")
         return FileResponse(path, media_type=artifact.content_type, filename=artifact.name)
 
-    for job_type in kernel.job_types.values():
-        if job_type.route:
-            router.add_api_route(
-                job_type.route.removeprefix("/api"),
-                submit_route(job_type),
-                methods=["POST"],
-                status_code=202,
-                response_model=Job,
-                summary=f"Submit a {job_type.title} job",
-                name=f"submit_{job_type.name}",
-                responses=SUBMIT_ERRORS,
-                openapi_extra=request_body_for(job_type),
-            )
     return router
 
 
