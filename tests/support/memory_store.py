@@ -42,7 +42,9 @@ class InMemoryJobStore:
     async def ping(self) -> None:
         return None
 
-    async def create(self, job: Job, event: JobEvent, idempotency_key: str | None = None) -> tuple[Job, bool]:
+    async def create(
+        self, job: Job, event: JobEvent, idempotency_key: str | None = None, *, record: str | None = None
+    ) -> tuple[Job, bool]:
         if idempotency_key is not None and idempotency_key in self.idempotency:
             return self.jobs[self.idempotency[idempotency_key]], False
         if idempotency_key is not None:

@@ -82,11 +82,11 @@ def submitter(request: Request) -> Submitter:
     return instance
 
 
-def accepted(job: Job) -> Response:
-    """The 202 answer to a submission."""
+def accepted(job: Job, body: str | None = None) -> Response:
+    """The 202 answer to a submission (`body`: the job's JSON, when the submit path made it already)."""
     # model_dump_json serialises in one pass (pydantic-core), no dict then json.dumps.
     return Response(
-        job.model_dump_json(),
+        body if body is not None else job.model_dump_json(),
         status_code=202,
         media_type="application/json",
         headers={"Location": job.links.get("self", "")},
@@ -98,8 +98,8 @@ def submit_route(job_type: JobType) -> Any:
 
     async def submit_alias(request: Request) -> Response:
         principal = await current_actor(request)
-        job, _ = await submitter(request).submit(job_type, request, principal)
-        return accepted(job)
+        job, _, body = await submitter(request).submit(job_type, request, principal)
+        return accepted(job, body)
 
     submit_alias.__doc__ = f"Submit a {job_type.title} job (alias of POST /api/jobs/{job_type.name})."
     return submit_alias
@@ -129,8 +129,8 @@ def build_submit_router(kernel: Kernel) -> APIRouter:
         and files under the job type's file fields. With an `Idempotency-Key` header, a repeat
         within the window returns the first job instead of making another."""
         principal = await current_actor(request)
-        job, _ = await submitter(request).submit(job_type_or_404(kernel, job_type), request, principal)
-        return accepted(job)
+        job, _, body = await submitter(request).submit(job_type_or_404(kernel, job_type), request, principal)
+        return accepted(job, body)
 
     for job_type in kernel.job_types.values():
         if job_type.route:

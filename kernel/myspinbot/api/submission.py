@@ -8,6 +8,7 @@ import shutil
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import UploadFile
@@ -155,6 +156,14 @@ def rejected_param(error: ParamError) -> ApiError:
     return invalid_params([{"field": error.field, "message": error.message}])
 
 
+class Submitted(NamedTuple):
+    """An accepted submission: the job, whether it is new, and its JSON (the 202's body)."""
+
+    job: Job
+    created: bool
+    body: str
+
+
 class Submitter:
     """The submit path, shared by `POST /api/jobs/{type}` and the job types' route aliases."""
 
@@ -169,8 +178,8 @@ class Submitter:
             max_unpacked_bytes=settings.max_request_bytes * 4,
         )
 
-    async def submit(self, job_type: JobType, request: Request, principal: Principal) -> tuple[Job, bool]:
-        """Accept a job for `principal` and return it with whether it is new (False: an idempotent repeat)."""
+    async def submit(self, job_type: JobType, request: Request, principal: Principal) -> Submitted:
+        """Accept a job for `principal`: the job, whether it is new (False: an idempotent repeat), its JSON."""
         idempotency_key = idempotency_key_of(request)
         if idempotency_key is not None:
             # Scoped to the user: another user's key must never hand back (or block) their job.
@@ -202,20 +211,30 @@ class Submitter:
             priority=priority,
             owner=principal.name,
         )
-        job, created = await self.publish(job, job_type, folders, idempotency_key)
+        # One serialisation serves the store, the worker's start hint and the 202's body.
+        record = job.model_dump_json()
+        saved, created = await self.publish(job, job_type, folders, idempotency_key, record=record)
         if not created:
             folders.remove()
-        return job, created
+            return Submitted(saved, False, saved.model_dump_json())
+        return Submitted(saved, True, record)
 
     async def publish(
-        self, job: Job, job_type: JobType, folders: JobFolders, idempotency_key: str | None = None
+        self,
+        job: Job,
+        job_type: JobType,
+        folders: JobFolders,
+        idempotency_key: str | None = None,
+        *,
+        record: str | None = None,
     ) -> tuple[Job, bool]:
-        """Write a new job's record and publish it; on any failure remove its folders (broker down: 503).
+        """Write a new job's record (`record`: its JSON, if made already) and publish it; on any
+        failure remove its folders (broker down: 503).
 
         Whether the job was created: False when `idempotency_key` names an earlier job (returned instead).
         """
         try:
-            return await self.service.submit(job, job_type, self.publisher, idempotency_key)
+            return await self.service.submit(job, job_type, self.publisher, idempotency_key, record=record)
         except BrokerUnavailable as error:
             folders.remove()
             raise ApiError(
@@ -266,5 +285,6 @@ async def stage_inputs(
             folders.root.mkdir(parents=True, exist_ok=True)
             shutil.move(staging, folders.inputs)
     finally:
-        discard_folder(staging)
+        if matched:  # no uploads made no folder (and an rmtree per submit is not free)
+            discard_folder(staging)
     return stored

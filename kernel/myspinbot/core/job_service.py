@@ -155,17 +155,27 @@ class JobService:
     # --- the API's actions ---
 
     async def submit(
-        self, job: Job, job_type: JobType, queue: JobQueue, idempotency_key: str | None = None
+        self,
+        job: Job,
+        job_type: JobType,
+        queue: JobQueue,
+        idempotency_key: str | None = None,
+        *,
+        record: str | None = None,
     ) -> tuple[Job, bool]:
         """Write a new job and publish its message. Returns (job, created); an idempotent repeat
         returns the first job and publishes nothing. If the publish fails the record is removed
-        and BrokerUnavailable propagates: a job is never left queued without a message."""
+        and BrokerUnavailable propagates: a job is never left queued without a message.
+
+        `record` is `job.model_dump_json()` if the caller made it (for its answer): the store
+        writes it and the message carries it, so a submit serialises its job once."""
         queued = JobEvent(event=EventName.QUEUED, job=job)
-        stored, created = await self.store.create(job, queued, idempotency_key)
+        record = record if record is not None else job.model_dump_json()
+        stored, created = await self.store.create(job, queued, idempotency_key, record=record)
         if not created:
             return stored, False
         try:
-            await queue.publish(job_type, job.id, job.priority, queued=stored.model_dump_json())
+            await queue.publish(job_type, job.id, job.priority, queued=record)
         except BrokerUnavailable:
             await self.store.discard(job.id, idempotency_key)
             raise

@@ -107,9 +107,15 @@ class JobStore(Protocol):
         """Raise StoreUnavailable when the backend cannot be reached."""
         ...
 
-    async def create(self, job: Job, event: JobEvent, idempotency_key: str | None = None) -> tuple[Job, bool]:
+    async def create(
+        self, job: Job, event: JobEvent, idempotency_key: str | None = None, *, record: str | None = None
+    ) -> tuple[Job, bool]:
         """Write a new job with its first event. With an idempotency key already used in the
-        window, write nothing and return (the first job, False); else (job, True)."""
+        window, write nothing and return (the first job, False); else (job, True).
+
+        `record` is `job.model_dump_json()` when the caller made it already (the submit path
+        also sends it as the worker's start hint and as the 202's body): write it, do not
+        serialise the job again."""
         ...
 
     async def discard(self, job_id: str, idempotency_key: str | None = None) -> None:

@@ -113,7 +113,9 @@ class RedisJobStore(WorkerRegistry):
         await self.redis.ping()
 
     @unavailable_on_connection_error
-    async def create(self, job: Job, event: JobEvent, idempotency_key: str | None = None) -> tuple[Job, bool]:
+    async def create(
+        self, job: Job, event: JobEvent, idempotency_key: str | None = None, *, record: str | None = None
+    ) -> tuple[Job, bool]:
         k = self.keys
         idem_key = k.idempotency(job.type, idempotency_key) if idempotency_key else ""
         reply = await self._create(
@@ -133,7 +135,7 @@ class RedisJobStore(WorkerRegistry):
                 job.id,
                 job.state.value,
                 job.type,
-                job.model_dump_json(),
+                record if record is not None else job.model_dump_json(),
                 str(event.event),
                 self.events_max_len,
                 self.idempotency_seconds,
