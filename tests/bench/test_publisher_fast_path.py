@@ -15,11 +15,20 @@ from pydantic import BaseModel
 
 from myspinbot import EventName, JobEvent, JobState, JobType, Settings
 from myspinbot.cli.procs import free_port
+from myspinbot.core.job_service import JobService
 from myspinbot.core.kernel import Kernel
 from myspinbot.core.lifecycle import new_job
 from myspinbot.core.queueing import Priority
 from myspinbot.worker.app import create_celery
-from myspinbot.worker.wire import KOMBU_PRIORITY, QUEUED_HEADER, BrokerUnavailable, JobPublisher, sub_queue
+from myspinbot.worker.wire import (
+    KOMBU_PRIORITY,
+    PAUSED_QUEUES_KEY,
+    QUEUED_HEADER,
+    BrokerUnavailable,
+    JobPublisher,
+    held_queue,
+    sub_queue,
+)
 from tests.support.processes import ServiceProcess
 
 
@@ -139,3 +148,63 @@ async def test_an_unreachable_broker_raises_broker_unavailable(settings: Setting
         await publisher.publish(UNCONSUMED, uuid.uuid4().hex)
     assert time.monotonic() - started < 10
     publisher.close()
+
+
+class RefusingQueue:
+    """A publisher whose publish must not be called: the store writes the message itself."""
+
+    def __init__(self, publisher: JobPublisher) -> None:
+        self.message = publisher.message
+
+    async def publish(self, *args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the queueing store should have written the message with the record")
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("paused", [False, True], ids=["live queue", "paused queue"])
+async def test_the_store_writes_the_publishers_message_with_the_record(
+    settings: Settings, redis_url: str, paused: bool
+) -> None:
+    """On the Redis store, a submit is one script: the record and its event, and the very message
+    `publish` writes (on the live sub-queue, or the held list of a paused queue), ids apart; an
+    idempotent repeat writes and pushes nothing."""
+    kernel = Kernel(settings)
+    publisher = JobPublisher(settings)
+    service = JobService.of(kernel)
+    assert service.queueing_store is not None, "the store made from the settings enqueues on its own Redis"
+    queue = f"{UNCONSUMED.queue}-{uuid.uuid4().hex[:8]}"
+    job_type = JobType(name=UNCONSUMED.name, title=UNCONSUMED.title, params=NoParams, run=UNCONSUMED.run, queue=queue)
+    step = KOMBU_PRIORITY[Priority.HIGH]
+    target = held_queue(queue, step) if paused else sub_queue(queue, step)
+    client = redis.Redis.from_url(redis_url)
+    if paused:
+        client.sadd(PAUSED_QUEUES_KEY, queue)
+    try:
+        job = new_job(uuid.uuid4().hex, job_type.name, {}, [], queue=queue, priority=Priority.HIGH)
+        record = job.model_dump_json()
+        key = f"someone/{uuid.uuid4().hex}"
+        stored, created = await service.submit(job, job_type, RefusingQueue(publisher), key, record=record)
+        assert created and stored == job
+        assert await kernel.store.get(job.id) == job
+        repeat = new_job(uuid.uuid4().hex, job_type.name, {}, [], queue=queue, priority=Priority.HIGH)
+        assert await service.submit(repeat, job_type, RefusingQueue(publisher), key) == (job, False)
+        assert await kernel.store.get(repeat.id) is None
+        await publisher.publish(job_type, job.id, Priority.HIGH, queued=record)
+        # Oldest first; exactly two (the repeat pushed nothing), and nothing on the other list.
+        ours, published = (decoded(raw) for raw in client.rpop(target, 3) or [])
+        assert client.llen(sub_queue(queue, step) if paused else held_queue(queue, step)) == 0
+    finally:
+        client.srem(PAUSED_QUEUES_KEY, queue)
+        client.delete(target)
+        client.close()
+        publisher.close()
+        await kernel.store.close()
+    assert ours["headers"][QUEUED_HEADER] == record
+    assert ours["headers"] == published["headers"]
+    assert ours["body"] == published["body"]
+    tags = {"delivery_tag"}
+    assert {k: v for k, v in ours["properties"].items() if k not in tags} == {
+        k: v for k, v in published["properties"].items() if k not in tags
+    }

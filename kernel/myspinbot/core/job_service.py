@@ -13,12 +13,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from myspinbot.core import lifecycle
 from myspinbot.core.jobs import FINISH_EVENTS, EventName, Job, JobEvent, JobState
 from myspinbot.core.queueing import Priority
-from myspinbot.core.store import JobStore, VersionConflict
+from myspinbot.core.store import JobStore, QueuedMessage, QueueingStore, VersionConflict
 
 if TYPE_CHECKING:
     from myspinbot.core.jobtypes import JobType
@@ -50,6 +50,14 @@ class JobQueue(Protocol):
     def close(self) -> None:
         """Release connections and threads (the API's shutdown)."""
         ...
+
+
+def queued_message(queue: JobQueue, job_type: JobType, job: Job, record: str) -> QueuedMessage | None:
+    """The message `queue.publish` would send for `job`, if the queue can hand it to a store that
+    writes it with the record (its optional `message` method); else None."""
+    make = getattr(queue, "message", None)
+    message = make(job_type, job.id, job.priority, queued=record) if make is not None else None
+    return message if isinstance(message, QueuedMessage) else None
 
 
 class JobNotFound(LookupError):
@@ -146,6 +154,8 @@ class JobService:
         self.store = store
         self.notify = notify
         self.max_attempts = max_attempts
+        # A store that can enqueue a job's message with its record (see QueueingStore).
+        self.queueing_store = cast(QueueingStore, store) if callable(getattr(store, "create_queued", None)) else None
 
     @classmethod
     def of(cls, kernel: Kernel, store: JobStore | None = None) -> JobService:
@@ -171,6 +181,14 @@ class JobService:
         writes it and the message carries it, so a submit serialises its job once."""
         queued = JobEvent(event=EventName.QUEUED, job=job)
         record = record if record is not None else job.model_dump_json()
+        store = self.queueing_store
+        message = queued_message(queue, job_type, job, record) if store is not None else None
+        if store is not None and message is not None and message.broker == store.broker_url:
+            # One atomic write: record, event and message, or nothing at all (see QueueingStore).
+            stored, created = await store.create_queued(job, queued, message, idempotency_key, record=record)
+            if created:
+                self.notify(queued)
+            return stored, created
         stored, created = await self.store.create(job, queued, idempotency_key, record=record)
         if not created:
             return stored, False

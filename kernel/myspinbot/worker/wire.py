@@ -30,6 +30,7 @@ from myspinbot.core.job_service import BrokerUnavailable
 from myspinbot.core.jobtypes import JobType
 from myspinbot.core.queueing import Priority
 from myspinbot.core.settings import Settings
+from myspinbot.core.store import QueuedMessage
 
 log = logging.getLogger(__name__)
 
@@ -223,6 +224,23 @@ class JobPublisher:
         except Exception as error:  # redis-py's errors: nothing was queued
             log.warning("could not enqueue job %s: %s", job_id, error)
             raise BrokerUnavailable(str(error) or type(error).__name__) from error
+
+    def message(
+        self, job_type: JobType, job_id: str, priority: Priority = Priority.NORMAL, *, queued: str | None = None
+    ) -> QueuedMessage:
+        """What `publish` would push, for a store on this broker's Redis to write along with the
+        job's record in one step (see QueueingStore and JobService.submit)."""
+        queue = job_type.queue
+        return QueuedMessage(
+            broker=self.redis_url,
+            queue=queue,
+            paused=self.key(PAUSED_QUEUES_KEY),
+            live=self.key(message_list(queue, priority)),
+            held=self.key(message_list(queue, priority, held=True)),
+            payload=task_message(
+                job_type.task_name, job_id, queue, priority, origin=self.origin, reply_to=self.reply_to, queued=queued
+            ),
+        )
 
     def key(self, name: str) -> str:
         """A broker key as kombu names it (its global key prefix in front)."""

@@ -7,7 +7,7 @@ Only commands that Redis 6.2 and 7 both have are used.
 #       by_owner, active_of(owner)
 # ARGV: id, state, type, job json, event name, maxlen, idempotency ttl, owner
 # Returns {1, event id, seq} when created, {0, first response json} for a used idempotency key.
-CREATE = """
+_CREATE_RECORD = """
 if KEYS[8] ~= '' then
   local first = redis.call('GET', KEYS[8])
   if first then return {0, first} end
@@ -25,8 +25,23 @@ if KEYS[8] ~= '' then
   redis.call('SET', KEYS[8], ARGV[4], 'EX', tonumber(ARGV[7]))
 end
 local id = redis.call('XADD', KEYS[6], 'MAXLEN', '~', tonumber(ARGV[6]), '*', 'n', ARGV[5], 'j', ARGV[4])
+"""
+CREATE = _CREATE_RECORD + "return {1, id, seq}\n"
+
+# CREATE, then the job's broker message in the same step (RedisJobStore.create_queued): the
+# publisher's PUBLISH script (myspinbot.worker.wire) on the same keys.
+# KEYS: CREATE's, then paused queues set, live list, held list; ARGV: CREATE's, then queue, message.
+CREATE_QUEUED = (
+    _CREATE_RECORD
+    + """
+if redis.call('SISMEMBER', KEYS[11], ARGV[9]) == 1 then
+  redis.call('LPUSH', KEYS[13], ARGV[10])
+else
+  redis.call('LPUSH', KEYS[12], ARGV[10])
+end
 return {1, id, seq}
 """
+)
 
 # KEYS: job, all, by_type, stats, idempotency ("" = none); ARGV: id, type, state prefix, owner prefix,
 #       active-of-owner prefix

@@ -17,6 +17,7 @@ from myspinbot import (
     JobPage,
     JobState,
     JobStats,
+    QueuedMessage,
     Settings,
     VersionConflict,
     duration_bucket,
@@ -64,8 +65,9 @@ class RedisJobStore(WorkerRegistry):
         self.events_max_len = events_max_len
         self.job_ttl_seconds = job_ttl_seconds
         self.idempotency_seconds = idempotency_seconds
-        self.url = url  # where a blocking twin connects
+        self.url = url  # where a blocking twin connects, and the broker create_queued enqueues on
         self._create = redis.register_script(scripts.CREATE)
+        self._create_queued = redis.register_script(scripts.CREATE_QUEUED)
         self._discard = redis.register_script(scripts.DISCARD)
         self._save = redis.register_script(scripts.SAVE)
         self._lease = redis.register_script(scripts.LEASE)
@@ -106,6 +108,12 @@ class RedisJobStore(WorkerRegistry):
             url=self.url,
         )
 
+    @property
+    def broker_url(self) -> str | None:
+        """The broker is MYSPINBOT_REDIS_URL too (Settings), so a store made from the settings may
+        write a job's Celery message with its record (create_queued); one on a bare client may not."""
+        return self.url
+
     # --- records ---
 
     @unavailable_on_connection_error
@@ -116,9 +124,35 @@ class RedisJobStore(WorkerRegistry):
     async def create(
         self, job: Job, event: JobEvent, idempotency_key: str | None = None, *, record: str | None = None
     ) -> tuple[Job, bool]:
+        return await self._write_new(self._create, job, event, idempotency_key, record)
+
+    @unavailable_on_connection_error
+    async def create_queued(
+        self,
+        job: Job,
+        event: JobEvent,
+        message: QueuedMessage,
+        idempotency_key: str | None = None,
+        *,
+        record: str | None = None,
+    ) -> tuple[Job, bool]:
+        if message.broker != self.broker_url:  # JobService checks; a message for another Redis must not land here
+            raise ValueError(f"this store enqueues on {self.broker_url!r} only, not on {message.broker!r}")
+        pushed = ([message.paused, message.live, message.held], [message.queue, message.payload])
+        return await self._write_new(self._create_queued, job, event, idempotency_key, record, pushed)
+
+    async def _write_new(
+        self,
+        script: Any,
+        job: Job,
+        event: JobEvent,
+        idempotency_key: str | None,
+        record: str | None,
+        extra: tuple[list[str], list[Any]] = ([], []),
+    ) -> tuple[Job, bool]:
         k = self.keys
         idem_key = k.idempotency(job.type, idempotency_key) if idempotency_key else ""
-        reply = await self._create(
+        reply = await script(
             keys=[
                 k.job(job.id),
                 k.all_jobs,
@@ -130,6 +164,7 @@ class RedisJobStore(WorkerRegistry):
                 idem_key,
                 k.by_owner(job.owner),
                 k.active_of(job.owner),
+                *extra[0],
             ],
             args=[
                 job.id,
@@ -140,6 +175,7 @@ class RedisJobStore(WorkerRegistry):
                 self.events_max_len,
                 self.idempotency_seconds,
                 job.owner,
+                *extra[1],
             ],
         )
         if int(reply[0]) == 0:
