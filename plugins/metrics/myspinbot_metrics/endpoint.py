@@ -11,7 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from myspinbot import BrokerUnavailable, Kernel, StoreUnavailable
 from myspinbot_metrics.collector import JobCollector, Snapshot
-from myspinbot_metrics.http import HttpMetrics, default_instrumentation
+from myspinbot_metrics.http import HttpMetrics, HttpSeries
 
 log = logging.getLogger(__name__)
 SCRAPE_TIMEOUT_SECONDS = 3.0
@@ -22,7 +22,7 @@ def install_metrics(app: FastAPI, kernel: Kernel) -> None:
     registry = CollectorRegistry(auto_describe=True)
     collector = JobCollector(kernel.live_stats, kernel.authenticator)
     registry.register(collector)
-    app.add_middleware(HttpMetrics, instrumentation=default_instrumentation(registry), excluded=["/metrics", "/ws"])
+    app.add_middleware(HttpMetrics, series=HttpSeries(registry), excluded=["/metrics", "/ws"])
     kernel.pm.hook.register_metrics(registry=registry, kernel=kernel)
 
     async def refresh() -> None:
