@@ -9,6 +9,8 @@ from fastapi.testclient import TestClient
 
 from myspinbot import Credentials, IdentityStore, Kernel, Principal, Role, Settings
 from myspinbot.api.app import create_app
+from myspinbot.core.accounts import add_user, create_key
+from myspinbot.core.credentials import key_digest
 from myspinbot.core.plugins import make_plugin_manager
 from tests.identity.support import BOOTSTRAP
 from tests.support.plugins import plugin
@@ -67,3 +69,36 @@ def test_the_identity_store_comes_from_the_identity_store_hook(auth_settings: Se
     assert type(kernel.identity).__name__ == "RedisIdentityStore"
     assert isinstance(kernel.identity, IdentityStore)
     assert asked == [auth_settings.redis_url]
+
+
+async def test_a_key_and_its_user_come_back_in_one_lookup_only_while_both_exist(auth_settings: Settings) -> None:
+    """`key_and_user_by_digest` (each request's authentication) answers the key's record and its
+    user's, and None for an unknown digest, a revoked key or a key whose user record is gone."""
+    kernel = Kernel(auth_settings)
+    identity = kernel.identity
+    try:
+        await add_user(identity, "lookup-user", Role.MEMBER, None)
+        made = await create_key(identity, auth_settings, "lookup-user", "one lookup")
+        found = await identity.key_and_user_by_digest(key_digest(auth_settings, made.key))
+        assert found is not None
+        record, user = found
+        assert (record.id, record.user, user.name, user.role) == (
+            made.record.id,
+            "lookup-user",
+            "lookup-user",
+            Role.MEMBER,
+        )
+        assert await identity.key_and_user_by_digest(key_digest(auth_settings, made.key + "x")) is None
+
+        other = await create_key(identity, auth_settings, "lookup-user", "user gone")
+        await identity.redis.delete(identity.keys.user("lookup-user"))  # the user's record only, not its keys
+        assert await identity.key_and_user_by_digest(key_digest(auth_settings, other.key)) is None
+
+        await add_user(identity, "lookup-user", Role.MEMBER, None)
+        assert await identity.key_and_user_by_digest(key_digest(auth_settings, made.key)) is not None
+        await identity.revoke_key(made.record.id)
+        assert await identity.key_and_user_by_digest(key_digest(auth_settings, made.key)) is None
+    finally:
+        await identity.delete_user("lookup-user")
+        await kernel.close_identity()
+        await kernel.store.close()

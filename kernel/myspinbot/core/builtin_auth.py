@@ -37,12 +37,10 @@ async def principal_of_key(kernel: Kernel, key: str) -> Principal | None:
     if token is not None and same_secret(token, key):
         return Principal(BOOTSTRAP_ADMIN, Role.ADMIN, via="bootstrap")
     identity = kernel.identity
-    record = await identity.key_by_digest(key_digest(kernel.settings, key))
-    if record is None:
+    found = await identity.key_and_user_by_digest(key_digest(kernel.settings, key))
+    if found is None:
         return None
-    user = await identity.get_user(record.user)
-    if user is None:
-        return None
+    record, user = found
     if record.last_used_at is None or time.time() - epoch_seconds(record.last_used_at) > TOUCH_EVERY_SECONDS:
         await identity.touch_key(record.id, timestamp())
     return Principal(user.name, user.role, key_id=record.id, via=record.kind.value)

@@ -3,7 +3,8 @@
 A user is a hash (`json`: the public record, `pw`: its Argon2 hash). A key is a hash holding its
 public record and digest, found by its digest through one string key; session keys carry a
 Redis expiry, so an expired login is gone without a sweep. Revocations are announced on a
-pub/sub channel: a lost message costs nothing, since every request reads the key again.
+pub/sub channel: a lost message costs nothing, since every request reads the key again (the key
+and its user in one script, `KEY_AND_USER`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,20 @@ import redis.asyncio as aioredis
 from myspinbot import ApiKeyRecord, Settings, UserExists, UserRecord, epoch_seconds
 from myspinbot_redis_store.failures import unavailable_on_connection_error
 from myspinbot_redis_store.keys import Keys
+
+# KEYS: the digest's string key; ARGV: the key-record and user key prefixes. The key's record and
+# its user's, as HGETALL lists (the user's empty if it is gone), or nil for an unknown digest.
+KEY_AND_USER = """
+local id = redis.call('GET', KEYS[1])
+if not id then return false end
+local key = redis.call('HGETALL', ARGV[1] .. id)
+for i = 1, #key, 2 do
+  if key[i] == 'json' then
+    return {key, redis.call('HGETALL', ARGV[2] .. cjson.decode(key[i + 1]).user)}
+  end
+end
+return {key, {}}
+"""
 
 
 def _expiry_seconds(record: ApiKeyRecord) -> int | None:
@@ -39,6 +54,7 @@ class RedisIdentityStore:
     def __init__(self, redis: aioredis.Redis, keys: Keys | None = None) -> None:
         self.redis: Any = redis
         self.keys = keys or Keys()
+        self._key_and_user = redis.register_script(KEY_AND_USER)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RedisIdentityStore:
@@ -116,8 +132,10 @@ class RedisIdentityStore:
 
     async def _key(self, key_id: str) -> ApiKeyRecord | None:
         raw = await self.redis.hgetall(self.keys.key_record(key_id))
-        if not raw.get("json"):
-            return None
+        return self._record(raw) if raw.get("json") else None
+
+    @staticmethod
+    def _record(raw: dict[str, str]) -> ApiKeyRecord:
         record = ApiKeyRecord.model_validate({**json.loads(raw["json"]), "digest": raw["digest"]})
         if raw.get("used"):
             record = record.model_copy(update={"last_used_at": raw["used"]})
@@ -132,6 +150,20 @@ class RedisIdentityStore:
         if record is None or record.digest != digest or _expired(record):
             return None
         return record
+
+    @unavailable_on_connection_error
+    async def key_and_user_by_digest(self, digest: str) -> tuple[ApiKeyRecord, UserRecord] | None:
+        k = self.keys
+        found = await self._key_and_user(keys=[k.key_digest(digest)], args=[k.key_record(""), k.user("")])
+        if not found:
+            return None
+        key_fields, user_fields = (dict(zip(raw[::2], raw[1::2], strict=True)) for raw in found)
+        if not key_fields.get("json") or not user_fields.get("json"):
+            return None
+        record = self._record(key_fields)
+        if record.digest != digest or _expired(record):
+            return None
+        return record, self._user(user_fields)
 
     @unavailable_on_connection_error
     async def list_keys(self, user: str) -> builtins.list[ApiKeyRecord]:
