@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# System tools some tests need: Chromium (dashboard e2e), Prometheus/promtool (monitoring).
+# System tools some tests need: Chromium (dashboard e2e), Prometheus/promtool (monitoring),
+# openssl (the TLS tests' self-signed certificates).
 # Installs them from Debian's packages when running as root; otherwise says what is missing.
 # Tests skip with a reason when a tool is missing on a laptop, and fail in CI (CI=true).
 set -euo pipefail
@@ -8,6 +9,7 @@ missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
+from myspinbot_client.serialized_tls import serialized
+
 DEFAULT_API_URL = "http://127.0.0.1:3000"
 API_URL_ENV = "MYSPINBOT_API_URL"
 API_KEY_ENV = "MYSPINBOT_API_KEY"
@@ -106,3 +108,16 @@ def ws_ssl(url: str, verify: TlsVerify) -> ssl.SSLContext | None:
     unchecked.check_hostname = False
     unchecked.verify_mode = ssl.CERT_NONE
     return unchecked
+
+
+def threaded_ws_ssl(url: str, verify: TlsVerify) -> ssl.SSLContext | None:
+    """The TLS context for the threaded WebSocket client (`websockets.sync`): as `ws_ssl`, but it
+    always wraps sockets as `SerializedSSLSocket` (a reader thread and a writer thread must not
+    meet inside OpenSSL; see myspinbot_client.serialized_tls). A context passed as `verify` is
+    changed in place to do so."""
+    if not url.startswith("wss://"):
+        return None
+    if isinstance(verify, ssl.SSLContext):
+        return serialized(verify)
+    context = ws_ssl(url, verify) or ssl.create_default_context()
+    return serialized(context)

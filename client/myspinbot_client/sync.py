@@ -16,7 +16,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from myspinbot_client import calls, webhooks
 from myspinbot_client.calls import Call, Files, PathLike
-from myspinbot_client.connection import Connection, TlsVerify, ws_ssl
+from myspinbot_client.connection import Connection, TlsVerify, threaded_ws_ssl
 from myspinbot_client.errors import ApiError, error_from_response
 from myspinbot_client.identity import IdentityMethods
 from myspinbot_client.models import (
@@ -373,7 +373,7 @@ class MySpinBotClient(QueueMethods, IdentityMethods):
         return connect(
             url,
             additional_headers=self.connection.headers,
-            ssl=ws_ssl(url, self.verify),
+            ssl=threaded_ws_ssl(url, self.verify),
             open_timeout=min(self.timeout, 10.0),
             close_timeout=2.0,
             max_size=16 * 1024 * 1024,

@@ -11,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from websockets.sync.client import ClientConnection, connect
 
 from myspinbot.cli.procs import wait_until
-from myspinbot_client.connection import ws_ssl
+from myspinbot_client.connection import threaded_ws_ssl
 from tests.containers.jobs import ran_on, submit_generate, submit_train
 from tests.containers.stack import API_TOKEN, ComposeStack
 from tests.containers.through_traefik import api_client, api_url
@@ -46,11 +46,12 @@ def ws_clients(stack: ComposeStack, number: int) -> float:
 def watchers(stack: ComposeStack, count: int) -> Iterator[list[ClientConnection]]:
     """`count` raw WebSocket clients on wss://api.<domain>/ws, subscribed to every job, closed afterwards."""
     url = api_url(stack).replace("https://", "wss://") + "/ws"
+    headers = {"Authorization": f"Bearer {API_TOKEN}"}
     with ExitStack() as stack_of_sockets:
         sockets = []
         for _ in range(count):
             ws = stack_of_sockets.enter_context(
-                connect(url, additional_headers={"Authorization": f"Bearer {API_TOKEN}"}, ssl=ws_ssl(url, False))
+                connect(url, additional_headers=headers, ssl=threaded_ws_ssl(url, False))
             )
             assert json.loads(ws.recv(timeout=10))["type"] == "hello"
             sockets.append(ws)
