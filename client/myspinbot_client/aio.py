@@ -325,7 +325,7 @@ class AsyncMySpinBotClient(AsyncQueueMethods, AsyncIdentityMethods):
                 if in_hook:
                     raise  # the caller's own error, not the connection's
                 failure = connection_failure(error, url, None)
-            delay = retry_delay(failure, backoff)
+            delay = retry_delay(failure, backoff, reconnecting=session.connections > 0)
             if on_reconnect is not None:
                 await _maybe_await(on_reconnect(failure, delay))
             await asyncio.sleep(delay)

@@ -345,7 +345,7 @@ class MySpinBotClient(QueueMethods, IdentityMethods):
                 if in_hook:
                     raise  # the caller's own error, not the connection's
                 failure = connection_failure(error, url, deadline)
-            delay = retry_delay(failure, backoff)
+            delay = retry_delay(failure, backoff, reconnecting=session.connections > 0)
             if on_reconnect is not None:
                 on_reconnect(failure, delay)
             time.sleep(delay)

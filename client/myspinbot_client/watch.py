@@ -57,9 +57,14 @@ def is_after(stream_id: str, cursor: str | None) -> bool:
     return key > cursor_key
 
 
-def is_retryable(error: ApiError) -> bool:
-    """Whether reconnecting may help: no answer, a server-side or rate-limit error."""
-    return error.status == 0 or error.status >= 500 or error.status == 429
+def is_retryable(error: ApiError, *, reconnecting: bool = False) -> bool:
+    """Whether reconnecting may help: no answer, a server-side or rate-limit error, and, once a
+    connection has worked, a 404 that is not the API's (a proxy such as Traefik drops its route
+    while no API replica runs, e.g. during a restart of all of them; the API's own errors carry a
+    code, and its /ws never answers 404). On a first connection that 404 is a wrong URL: fail fast."""
+    if error.status == 0 or error.status >= 500 or error.status == 429:
+        return True
+    return reconnecting and error.status == 404 and error.code == "http_404"
 
 
 class WatchSession:
@@ -248,9 +253,10 @@ def connection_failure(error: Exception, url: str, deadline: float | None) -> Ap
     return ApiUnavailable(url, str(error) or type(error).__name__)
 
 
-def retry_delay(failure: ApiError, backoff: Backoff) -> float:
-    """How long to wait before reconnecting; raises `failure` when retrying cannot help or is over."""
-    delay = backoff.next_delay() if is_retryable(failure) else None
+def retry_delay(failure: ApiError, backoff: Backoff, *, reconnecting: bool = False) -> float:
+    """How long to wait before reconnecting; raises `failure` when retrying cannot help or is over.
+    `reconnecting`: an earlier connection of this watch worked (see `is_retryable`)."""
+    delay = backoff.next_delay() if is_retryable(failure, reconnecting=reconnecting) else None
     if delay is None:
         raise failure
     return delay

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from myspinbot_client import ApiError
+from myspinbot_client.errors import error_from_response
 from myspinbot_client.models import Job
 from myspinbot_client.watch import Backoff, WatchSession, is_after, is_retryable, job_ids_of
 
@@ -133,6 +134,17 @@ def test_an_error_frame_raises_an_api_error_that_says_whether_to_retry() -> None
     with pytest.raises(ApiError) as outage:
         session.receive({"type": "error", "error": {"status": 503, "code": "store_unavailable", "message": "x"}})
     assert is_retryable(outage.value)
+
+
+def test_a_proxys_404_is_retried_only_once_a_connection_has_worked() -> None:
+    """Traefik's plain-text 404 while no API replica runs is worth retrying on a reconnect; on a first
+    connection it means a wrong URL; the API's own 404s (with a code) are never retried."""
+    proxy_404 = error_from_response(404, b"404 page not found", "Not Found")
+    assert proxy_404.code == "http_404"
+    assert is_retryable(proxy_404, reconnecting=True)
+    assert not is_retryable(proxy_404)
+    api_404 = error_from_response(404, b'{"error": {"status": 404, "code": "job_not_found", "message": "no job"}}')
+    assert not is_retryable(api_404, reconnecting=True)
 
 
 def test_watching_given_jobs_ends_when_all_are_finished() -> None:

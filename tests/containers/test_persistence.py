@@ -38,6 +38,8 @@ def recreated(compose_stack: ComposeStack, tmp_path_factory: pytest.TempPathFact
     The second test starts the workers again, so the stack is whole once this module is done.
     """
     folder = tmp_path_factory.mktemp("persistence")
+    # Routed before it starts: a test before it may have restarted the API and failed midway.
+    wait_routed(compose_stack)
     with api_client(compose_stack) as api:
         finished = api.wait(submit_generate(api, "kept across down and up").id, timeout=120)
         compose_stack.compose("stop", "-t", "30", *WORKERS, timeout=120)
