@@ -115,3 +115,40 @@ async def test_a_batch_whose_handling_fails_is_logged_and_the_next_one_handled()
         timeout=30,
     )
     assert handled == ["2-0"]
+
+
+async def test_while_idle_nothing_is_read_and_the_follower_starts_again_from_the_newest() -> None:
+    """`idle` is asked before each read; after a spell with nobody listening the follower takes
+    the stream's newest id again (told to on_start) instead of reading what came meanwhile."""
+    newest = iter(["1-0", "5-0"])
+    reads: list[str] = []
+    starts: list[str] = []
+    spells = iter([False, True, False, False])
+
+    async def latest_id() -> str:
+        return next(newest)
+
+    async def read_after(position: str) -> list[Entry]:
+        reads.append(position)
+        return [Entry(f"{int(position.split('-')[0]) + 1}-0")]
+
+    async def idle() -> bool:
+        return next(spells, False)
+
+    async def handle(batch: Sequence[Entry]) -> None:
+        pass
+
+    await asyncio.wait_for(
+        follow_stream(
+            "test stream",
+            latest_id,
+            read_after,
+            handle,
+            stopping=lambda: len(reads) >= 3,
+            on_start=starts.append,
+            idle=idle,
+        ),
+        timeout=30,
+    )
+    assert starts == ["1-0", "5-0"]
+    assert reads == ["1-0", "5-0", "6-0"]

@@ -1,5 +1,8 @@
 """The event gateway: one reader per API process tails the event stream and fans out.
 
+It reads only while it has clients (or one is joining): with none, an API process spends
+nothing on the stream, which at full worker speed was ~500 µs of CPU per job (docs/performance.md).
+
 Each WebSocket client has a bounded outbox and its own sender task, so a slow or dead client
 only ever fills its own outbox; when that is full the client is disconnected (it reconnects
 with its last event id and loses nothing) and nobody else waits.
@@ -109,7 +112,11 @@ class EventGateway:
         self.stats = stats or LiveStats()
         self.position = "0-0"  # id of the last event dispatched
         self._task: asyncio.Task[None] | None = None
-        self.ready = asyncio.Event()
+        self.ready = asyncio.Event()  # set while following, once `position` is known
+        # Set exactly while a client is connected or joining: the followers of this process read
+        # their streams only then (the telemetry relay waits on it too).
+        self.listened = asyncio.Event()
+        self._joining = 0
         self._stopping = False
         self._frozen_at = 0
         # Called with every event read, before it goes out (the live queue feed uses it).
@@ -128,15 +135,32 @@ class EventGateway:
             self._task.cancel()
             await asyncio.wait({self._task}, timeout=1.0)
 
+    async def join(self, send: Callable[[str], Awaitable[None]], timeout: float) -> GatewayClient | None:
+        """A new client once the gateway follows the stream (waking it if it idled); None if it
+        could not start following within `timeout` (Redis unreachable)."""
+        self._joining += 1
+        self._note_listeners()
+        try:
+            await asyncio.wait_for(self.ready.wait(), timeout)
+        except TimeoutError:
+            return None
+        finally:
+            self._joining -= 1
+            self._note_listeners()
+        # No await between `ready` and adding the client: the follower cannot go idle in between.
+        return self.new_client(send)
+
     def new_client(self, send: Callable[[str], Awaitable[None]]) -> GatewayClient:
         client = GatewayClient(send, self.outbox_size, self.stats)
         self.clients.add(client)
+        self._note_listeners()
         self.stats.clients = len(self.clients)
         self._freeze_when_grown()
         return client
 
     async def remove(self, client: GatewayClient) -> None:
         self.clients.discard(client)
+        self._note_listeners()
         self.stats.clients = len(self.clients)
         if len(self.clients) < self._frozen_at // 2:
             gc.unfreeze()
@@ -169,11 +193,26 @@ class EventGateway:
             handle=self._dispatch_all,
             stopping=lambda: self._stopping,
             on_start=self._started_at,
+            idle=self._idle,
         )
 
     def _started_at(self, position: str) -> None:
         self.position = position
         self.ready.set()
+
+    def _note_listeners(self) -> None:
+        if self.clients or self._joining:
+            self.listened.set()
+        else:
+            self.listened.clear()
+
+    async def _idle(self) -> bool:
+        """Wait while nobody listens (see follow_stream); True when it waited."""
+        if self.listened.is_set():
+            return False
+        self.ready.clear()
+        await self.listened.wait()
+        return True
 
     async def _dispatch_all(self, events: Sequence[JobEvent]) -> None:
         for event in events:

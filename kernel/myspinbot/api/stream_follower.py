@@ -1,9 +1,11 @@
 """Following a store stream from its newest entry, riding out Redis restarts with backoff.
 
-The event gateway and the telemetry relay each tail a stream for the life of the API process.
-Neither may die when Redis goes away for a while: both keep their place and read on once it is
-back, waiting longer between tries (up to a cap) so a long outage costs a log line every few
-seconds, not a busy loop.
+The event gateway and the telemetry relay each tail a stream for the life of the API process,
+but only while somebody listens: with no client they wait (no reads, no parsing) and start again
+from the stream's newest entry when one comes, since a client catches up on the past by replay
+or by REST, never through a follower. Neither may die when Redis goes away for a while: both
+keep their place and read on once it is back, waiting longer between tries (up to a cap) so a
+long outage costs a log line every few seconds, not a busy loop.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ async def follow_stream(
     handle: Callable[[Sequence[EntryT]], Awaitable[None]],
     stopping: Callable[[], bool],
     on_start: Callable[[str], None] | None = None,
+    idle: Callable[[], Awaitable[bool]] | None = None,
 ) -> None:
     """Hand every entry after the stream's newest one at start to `handle`, batch by batch, until `stopping()`.
 
@@ -47,10 +50,17 @@ async def follow_stream(
     nothing); `on_start` is told the starting position once it is known. A `StoreUnavailable`
     is retried with doubling waits from the same position, so nothing is skipped. A batch whose
     `handle` raises is logged and passed over: the follower goes on with the next one.
+
+    `idle()` is awaited before every read: it returns False at once while somebody listens, or
+    waits until somebody does and returns True; the follower then starts again from the newest
+    entry (and tells `on_start` so).
     """
     position: str | None = None
     retry = FIRST_RETRY_SECONDS
     while not stopping():
+        if idle is not None and await idle():
+            position = None
+            continue
         try:
             if position is None:
                 position = await latest_id()

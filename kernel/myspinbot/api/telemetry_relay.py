@@ -121,7 +121,16 @@ class TelemetryRelay:
             read_after=lambda position: self.store.read_notices(position, READ_BLOCK_MS, READ_BATCH),
             handle=self._collect,
             stopping=lambda: self._stopping,
+            idle=self._idle,
         )
+
+    async def _idle(self) -> bool:
+        """Wait while the process has no client (see follow_stream): with nobody to tell, the
+        telemetry stream is not read at all; True when it waited."""
+        if self.gateway.listened.is_set():
+            return False
+        await self.gateway.listened.wait()
+        return True
 
     async def _collect(self, notices: Sequence[TelemetryNotice]) -> None:
         watched = self.watched()

@@ -150,16 +150,13 @@ async def job_events(websocket: WebSocket) -> None:
         await websocket.close(1008, "invalid query")
         return
 
-    try:
-        await asyncio.wait_for(gateway.ready.wait(), timeout=5)
-    except TimeoutError:
+    client = await gateway.join(websocket.send_text, timeout=5)
+    if client is None:
         await websocket.send_text(
             error_frame(503, "store_unavailable", "the event stream (Redis) is unreachable; retry shortly")
         )
         await websocket.close(1013, "store unavailable")
         return
-
-    client = gateway.new_client(websocket.send_text)
     client.owner = owner_filter(principal)
     client.subjects = frozenset(filter(None, (principal.key_id, f"user:{principal.name}")))
     store = kernel.store
