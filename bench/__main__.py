@@ -43,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
         f"\n{len(report.rows) - len(failed)} of {len(report.rows)} rows pass or inform, {len(failed)} miss; "
         f"{report.seconds:.0f} s; JSON: {path}"
     )
+    laps = report.details.get("case_seconds", {})
+    print("seconds by case: " + ", ".join(f"{name} {seconds:.1f}" for name, seconds in laps.items()))
     return 0
 
 

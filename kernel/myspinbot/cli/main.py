@@ -100,6 +100,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
         args.pool,
         "--loglevel",
         args.log_level.upper(),
+        # Mingle asks the other workers for revoked task ids at start-up and waits ~1 s for
+        # answers; MySpinBot never revokes through Celery (cancels are flags in the store).
+        "--without-mingle",
     ]
     if args.hostname:
         argv += ["-n", args.hostname]
