@@ -18,6 +18,7 @@ from typing import Any
 import psutil
 from celery import Celery
 
+from bench.bare import lay_out_floor_record
 from bench.plan import Plan
 from bench.report import Report, Row
 from bench.stack import BenchStack
@@ -58,6 +59,23 @@ async def fill_our_queue(settings: Settings, count: int, priorities: Sequence[Pr
 # The floor's variants: (queue, store reads, record+event writes) per job. Ours makes one read
 # (begin) and two writes (started, finished) per zero-step job.
 FLOORS = (("bare_floor3", 1, 2), ("bare_floor2", 0, 2))
+
+
+STORE_FLOOR = "bare_floor_store"
+
+
+def fill_store_floor_queue(stack: BenchStack, celery: Celery, count: int) -> None:
+    """`count` records laid out as our CREATE leaves them, and a task per record that runs our
+    store's SAVE script for its start and its finish (bench.bare.floor_saves)."""
+    job_ids = [uuid.uuid4().hex for _ in range(count)]
+    with stack.redis() as client, client.pipeline(transaction=False) as pipe:
+        for seq, job_id in enumerate(job_ids, start=1):
+            lay_out_floor_record(pipe, job_id, seq)
+        pipe.execute()
+    task = celery.tasks["bench.store_contract"]
+    with celery.producer_or_acquire() as producer:
+        for job_id in job_ids:
+            task.apply_async(args=[job_id], queue=STORE_FLOOR, producer=producer)
 
 
 def fill_bare_queue(celery: Celery, queue: str, count: int, trips: tuple[int, int] | None = None) -> None:
@@ -166,8 +184,13 @@ async def run(stack: BenchStack, plan: Plan, report: Report, settings: Settings,
     if plan.bare_acks_late:
         floors = [(queue, True, (reads, writes)) for queue, reads, writes in FLOORS]
         variants = [("bare_late", True, None), *floors, *variants]
+    if plan.bare_acks_late:
+        variants.insert(-1, (STORE_FLOOR, True, None))
     for queue, acks_late, trips in variants:
-        await asyncio.to_thread(fill_bare_queue, bare_celery, queue, count, trips)
+        if queue == STORE_FLOOR:
+            await asyncio.to_thread(fill_store_floor_queue, stack, bare_celery, count)
+        else:
+            await asyncio.to_thread(fill_bare_queue, bare_celery, queue, count, trips)
         worker = stack.start_bare_worker(queue, acks_late=acks_late)
         drained[queue] = await asyncio.to_thread(drain, stack, queue, count, timeout, {"worker": worker.pid})
         if acks_late:
@@ -209,6 +232,35 @@ async def run(stack: BenchStack, plan: Plan, report: Report, settings: Settings,
                     baseline=bare[queue],
                 )
             )
+    if STORE_FLOOR in bare:
+        report.add(
+            Row(
+                case=CASE,
+                metric="… vs the floor: bare Celery, our settings, + our store's SAVE script twice per job "
+                "(record, indexes, statistics, event: all the contract keeps), none of our Python",
+                ours=ours,
+                unit="jobs/s",
+                baseline=bare[STORE_FLOOR],
+            )
+        )
+        report.add(
+            Row(
+                case=CASE,
+                metric="… that floor vs bare Celery with our settings: what the contract's data costs alone",
+                ours=bare[STORE_FLOOR],
+                unit="jobs/s",
+                baseline=bare["bare_late"],
+            )
+        )
+        report.add(
+            Row(
+                case=CASE,
+                metric="Redis CPU per zero-step job vs per job of that floor",
+                ours=redis_cpu["ours"],
+                unit="µs",
+                baseline=redis_cpu[STORE_FLOOR],
+            )
+        )
     report.add(
         Row(
             case=CASE,
