@@ -15,6 +15,7 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from bench.cases.common import probe_health
 from bench.httpclient import HttpConnection
@@ -62,17 +63,38 @@ async def wait_finished(stack: BenchStack, job_ids: list[str], timeout: float = 
         conn.close()
 
 
-async def measure_ingest(stack: BenchStack, plan: Plan) -> tuple[float, list[float], list[float]]:
-    """(points/s ingested, /health latencies idle, /health latencies during ingest)."""
-    idle = await probe_health(stack.api_port, plan.seconds, plan.health_rate)
-    before = ingested(stack)
-    started = time.monotonic()
-    jobs = [await submit(stack, {"points": plan.telemetry_points}) for _ in range(plan.telemetry_jobs)]
-    probe = asyncio.create_task(probe_health(stack.api_port, plan.seconds, plan.health_rate))
-    await wait_finished(stack, jobs)
-    took = time.monotonic() - started
-    busy = await probe
-    return (ingested(stack) - before) / took, idle, busy
+@dataclass(frozen=True)
+class Ingest:
+    """Points/s ingested, and /health latencies (s) of our API and of the floor app, idle and meanwhile."""
+
+    rate: float
+    idle: list[float]
+    busy: list[float]
+    floor_idle: list[float]
+    floor_busy: list[float]
+
+
+async def measure_ingest(stack: BenchStack, plan: Plan) -> Ingest:
+    """The floor app (a constant `/health`, no Redis, in its own process) is probed alongside: on
+    two cores the workers' ingest takes CPU from every process, whatever the API does."""
+    stack.start_bare_http()
+    assert stack.bare_http_port is not None
+    try:
+        idle = await probe_health(stack.api_port, plan.seconds, plan.health_rate)
+        floor_idle = await probe_health(stack.bare_http_port, plan.seconds, plan.health_rate)
+        before = ingested(stack)
+        started = time.monotonic()
+        jobs = [await submit(stack, {"points": plan.telemetry_points}) for _ in range(plan.telemetry_jobs)]
+        probes = asyncio.gather(
+            probe_health(stack.api_port, plan.seconds, plan.health_rate),
+            probe_health(stack.bare_http_port, plan.seconds, plan.health_rate),
+        )
+        await wait_finished(stack, jobs)
+        took = time.monotonic() - started
+        busy, floor_busy = await probes
+    finally:
+        stack.stop_child(stack.bare_http)
+    return Ingest((ingested(stack) - before) / took, idle, busy, floor_idle, floor_busy)
 
 
 async def measure_watchers(stack: BenchStack, plan: Plan) -> dict[str, float]:
@@ -114,7 +136,8 @@ async def measure_watchers(stack: BenchStack, plan: Plan) -> dict[str, float]:
 
 
 async def run(stack: BenchStack, plan: Plan, report: Report) -> None:
-    rate, idle, busy = await measure_ingest(stack, plan)
+    ingest = await measure_ingest(stack, plan)
+    rate, idle, busy = ingest.rate, ingest.idle, ingest.busy
     watch = await measure_watchers(stack, plan)
     workers = "2 worker processes"
     report.add(Row(case=CASE, metric=f"metric points ingested per second ({workers})", ours=rate, unit="points/s"))
@@ -127,6 +150,15 @@ async def run(stack: BenchStack, plan: Plan, report: Report) -> None:
             baseline=percentile(idle, 99) * 1000,
             check="ratio<=",
             limit=3.0,
+        )
+    )
+    report.add(
+        Row(
+            case=CASE,
+            metric="… the floor app's /health p99 (a constant answer, its own process) meanwhile vs alone",
+            ours=percentile(ingest.floor_busy, 99) * 1000,
+            unit="ms",
+            baseline=percentile(ingest.floor_idle, 99) * 1000,
         )
     )
     report.add(
@@ -156,5 +188,7 @@ async def run(stack: BenchStack, plan: Plan, report: Report) -> None:
         "ingest_points_per_second": rate,
         "health_idle_p99_ms": percentile(idle, 99) * 1000,
         "health_busy_p99_ms": percentile(busy, 99) * 1000,
+        "floor_health_idle_p99_ms": percentile(ingest.floor_idle, 99) * 1000,
+        "floor_health_busy_p99_ms": percentile(ingest.floor_busy, 99) * 1000,
         **watch,
     }
