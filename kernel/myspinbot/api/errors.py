@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from myspinbot.core.job_service import BrokerUnavailable
 from myspinbot.core.params import allowed_form
 from myspinbot.core.store import StoreUnavailable
 from myspinbot_client.models import ErrorBody
@@ -176,6 +177,13 @@ def install_error_handlers(app: FastAPI) -> None:
         log.warning("store unavailable: %s", error)
         message = "the job store (Redis) is unreachable; retry shortly"
         return JSONResponse(error_body(503, "store_unavailable", message), 503, headers={"Retry-After": "2"})
+
+    @app.exception_handler(BrokerUnavailable)
+    async def broker_down(_: Request, error: BrokerUnavailable) -> JSONResponse:
+        # Routes that steer queues answer this themselves; this is for any that does not.
+        log.warning("broker unavailable: %s", error)
+        message = "the job queue (Redis) is unreachable; retry shortly"
+        return JSONResponse(error_body(503, "broker_unavailable", message), 503, headers={"Retry-After": "2"})
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, error: Exception) -> JSONResponse:

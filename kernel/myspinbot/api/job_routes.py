@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -19,7 +20,13 @@ from myspinbot.api.deps import (
 )
 from myspinbot.api.errors import ApiError, error_responses
 from myspinbot.api.submission import Submitter, job_type_or_404
-from myspinbot.core.job_service import JobAlreadyFinished, JobKeptChanging, JobNotFound, JobService
+from myspinbot.core.job_service import (
+    BrokerUnavailable,
+    JobAlreadyFinished,
+    JobKeptChanging,
+    JobNotFound,
+    JobService,
+)
 from myspinbot.core.jobfiles import JOB_ID, JobFolders
 from myspinbot.core.jobs import Artifact, Job, JobState
 from myspinbot.core.jobtypes import JobType
@@ -29,6 +36,8 @@ from myspinbot.core.store import JobPage
 JobId = Annotated[str, Path(description="A job id (32 hex characters)")]
 ERRORS = error_responses(401, 404, 422, 429, 503)
 SUBMIT_ERRORS = error_responses(400, 403, 413, 415)
+
+log = logging.getLogger(__name__)
 
 
 def json_or_form_body(description: str) -> dict[str, Any]:
@@ -72,9 +81,18 @@ def request_body_for(job_type: JobType) -> dict[str, Any]:
 
 
 async def with_queue_places(request: Request, jobs: list[Job]) -> list[Job]:
-    """Queued jobs with their `position` and `starts_in_seconds` (see api/queue_service.py)."""
+    """Queued jobs with their `position` and `starts_in_seconds` (see api/queue_service.py).
+
+    The places are extras read from the broker: while it cannot be reached the jobs are still
+    served, with both left null ("not known"), rather than the whole answer failing."""
     service = getattr(request.app.state, "queues", None)
-    return await service.annotate(jobs) if service is not None else jobs
+    if service is None:
+        return jobs
+    try:
+        return list(await service.annotate(jobs))
+    except BrokerUnavailable as error:
+        log.warning("queue places left out, the broker is unreachable: %s", error)
+        return jobs
 
 
 def submitter(request: Request) -> Submitter:
