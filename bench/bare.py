@@ -21,8 +21,10 @@ from myspinbot.core import lifecycle
 from myspinbot.core.jobs import JobState
 from myspinbot.core.lifecycle import new_job
 from myspinbot.core.queueing import Priority
+from myspinbot.core.settings import Settings
 from myspinbot.worker.wire import task_message
 from myspinbot_redis_store.scripts import SAVE
+from myspinbot_redis_store.store import RECENT_DURATIONS
 from myspinbot_video_generate.params import GenerateParams
 
 BARE_QUEUE = "bare"
@@ -42,6 +44,7 @@ _store: dict[int, Any] = {}
 # durations, cancel flag, event), run twice per job as a zero-step job's start and finish are, on a
 # record the fill step laid out as our CREATE does. What is left above it is our Python.
 FLOOR_PREFIX = "benchfloor"
+FLOOR_SETTINGS = Settings(_env_file=None)  # the store's defaults: stream length, TTL
 _saves: dict[int, Any] = {}
 
 
@@ -76,10 +79,11 @@ def floor_saves(job_id: str) -> None:
     states = f"{FLOOR_PREFIX}:jobs:state:"
     active = f"{FLOOR_PREFIX}:jobs:active:"
     started, succeeded = records
-    save(keys=keys, args=[0, 1, "running", started, "job.started", 10000, 0, states, job_id, "noop", "0", "", "0.0",
-                          100, active])  # fmt: skip
-    save(keys=keys, args=[1, 2, "succeeded", succeeded, "job.succeeded", 10000, 86400, states, job_id, "noop", "1",
-                          "dur_bucket|noop|0.1", "0.001", 100, active])  # fmt: skip
+    max_len, ttl = FLOOR_SETTINGS.events_max_len, FLOOR_SETTINGS.job_ttl_seconds
+    save(keys=keys, args=[0, 1, "running", started, "job.started", max_len, 0, states, job_id, "noop", "0", "",
+                          "0.0", RECENT_DURATIONS, active])  # fmt: skip
+    save(keys=keys, args=[1, 2, "succeeded", succeeded, "job.succeeded", max_len, ttl, states, job_id, "noop", "1",
+                          "dur_bucket|noop|0.1", "0.001", RECENT_DURATIONS, active])  # fmt: skip
 
 
 def save_client() -> tuple[Any, tuple[str, str]]:

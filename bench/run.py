@@ -69,12 +69,7 @@ async def run_cases(stack: BenchStack, plan: Plan, report: Report, cases: Collec
         await asyncio.to_thread(bare_worker_ready, stack)
         await latency.run(stack, plan, report, bare_celery)
         timer.lap("3")
-    # Each Celery prefork worker takes ~2.5 s to shut down; stop them side by side.
-    # (the processes in threads; the stack's bookkeeping after, on this one).
-    bare = list(stack.bare_workers.values())
-    await asyncio.gather(*(asyncio.to_thread(child.stop, 20) for child in bare))
-    for child in bare:
-        stack.stop_child(child)
+    await stack.stop_side_by_side(*stack.bare_workers.values())
     if "5" in cases:
         await asyncio.to_thread(stack.ensure_worker)
         await fanout.run(stack, plan, report)

@@ -24,7 +24,7 @@ from bench.cases.fanout import SwarmProcess, histogram_percentile, job_events, l
 from bench.httpclient import HttpConnection
 from bench.plan import Plan
 from bench.report import Report, Row
-from bench.stack import BenchStack, Child
+from bench.stack import BenchStack
 from myspinbot import Settings
 from myspinbot.cli.procs import wait_until
 from myspinbot.core.accounts import add_user, create_key
@@ -34,12 +34,6 @@ from myspinbot.core.kernel import Kernel
 CASE = "8 filtered fan-out"
 USER_PREFIX = "bench-u"
 FINAL_STATES = ("succeeded", "failed", "cancelled")
-
-
-async def stopping(child: Child | None) -> None:
-    """Stop a child's process on a thread (the stack forgets it afterwards, on the loop's thread)."""
-    if child is not None:
-        await asyncio.to_thread(child.stop, 20)
 
 
 async def make_users(settings: Settings, users: int) -> list[tuple[str, str]]:
@@ -90,8 +84,7 @@ async def run(stack: BenchStack, plan: Plan, report: Report, settings: Settings)
     keys_file = stack.root / "bench-keys.json"
     keys_file.write_text(json.dumps(identities))
     # A prefork worker takes ~2.5 s to shut down: meanwhile the API restarts.
-    await asyncio.gather(stopping(stack.worker), asyncio.to_thread(stack.restart_api, env=auth_env))
-    stack.stop_worker()
+    await asyncio.gather(stack.stop_side_by_side(stack.worker), asyncio.to_thread(stack.restart_api, env=auth_env))
     # Every user's job runs at once: a thread per job (they sleep between steps).
     stack.start_worker(concurrency=users, pool="threads")
     await asyncio.to_thread(stack.ensure_worker)
@@ -120,8 +113,7 @@ async def run(stack: BenchStack, plan: Plan, report: Report, settings: Settings)
         http.close()
         await asyncio.gather(*(swarm.stop() for swarm in swarms))
         await asyncio.to_thread(keys_file.unlink, missing_ok=True)
-        await asyncio.gather(stopping(stack.worker), asyncio.to_thread(stack.restart_api))
-        stack.stop_worker()
+        await asyncio.gather(stack.stop_side_by_side(stack.worker), asyncio.to_thread(stack.restart_api))
     figures.update(clients=connected, users=users, api_cpu_share=cpu_share, rate=plan.fanout_rates[0])
     add_rows(report, figures, report.details.get("fanout"))
     report.details["filtered_fanout"] = figures

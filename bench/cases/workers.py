@@ -183,9 +183,7 @@ async def run(stack: BenchStack, plan: Plan, report: Report, settings: Settings,
     variants: list[tuple[str, bool, tuple[int, int] | None]] = [("bare", False, None)]
     if plan.bare_acks_late:
         floors = [(queue, True, (reads, writes)) for queue, reads, writes in FLOORS]
-        variants = [("bare_late", True, None), *floors, *variants]
-    if plan.bare_acks_late:
-        variants.insert(-1, (STORE_FLOOR, True, None))
+        variants = [("bare_late", True, None), *floors, (STORE_FLOOR, True, None), *variants]
     for queue, acks_late, trips in variants:
         if queue == STORE_FLOOR:
             await asyncio.to_thread(fill_store_floor_queue, stack, bare_celery, count)
@@ -210,46 +208,30 @@ async def run(stack: BenchStack, plan: Plan, report: Report, settings: Settings,
             limit=0.8,
         )
     )
+
+    def rate_row(metric: str, baseline: float, rate: float = ours) -> Row:
+        return Row(case=CASE, metric=metric, ours=rate, unit="jobs/s", baseline=baseline)
+
     if "bare_late" in bare:
-        report.add(
-            Row(
-                case=CASE,
-                metric="… vs bare Celery with acks_late + prefetch 1 (our settings)",
-                ours=ours,
-                unit="jobs/s",
-                baseline=bare["bare_late"],
-            )
-        )
+        report.add(rate_row("… vs bare Celery with acks_late + prefetch 1 (our settings)", bare["bare_late"]))
     for queue, reads, writes in FLOORS:
         if queue in bare:
-            report.add(
-                Row(
-                    case=CASE,
-                    metric=f"… vs the floor: bare Celery, our settings, + {reads + writes} store round trips per job "
-                    f"({reads} read, {writes} record+event writes)",
-                    ours=ours,
-                    unit="jobs/s",
-                    baseline=bare[queue],
-                )
+            metric = (
+                f"… vs the floor: bare Celery, our settings, + {reads + writes} store round trips per job "
+                f"({reads} read, {writes} record+event writes)"
             )
+            report.add(rate_row(metric, bare[queue]))
     if STORE_FLOOR in bare:
-        report.add(
-            Row(
-                case=CASE,
-                metric="… vs the floor: bare Celery, our settings, + our store's SAVE script twice per job "
-                "(record, indexes, statistics, event: all the contract keeps), none of our Python",
-                ours=ours,
-                unit="jobs/s",
-                baseline=bare[STORE_FLOOR],
-            )
+        metric = (
+            "… vs the floor: bare Celery, our settings, + our store's SAVE script twice per job "
+            "(record, indexes, statistics, event: all the contract keeps), none of our Python"
         )
+        report.add(rate_row(metric, bare[STORE_FLOOR]))
         report.add(
-            Row(
-                case=CASE,
-                metric="… that floor vs bare Celery with our settings: what the contract's data costs alone",
-                ours=bare[STORE_FLOOR],
-                unit="jobs/s",
-                baseline=bare["bare_late"],
+            rate_row(
+                "… that floor vs bare Celery with our settings: what the contract's data costs alone",
+                bare["bare_late"],
+                rate=bare[STORE_FLOOR],
             )
         )
         report.add(

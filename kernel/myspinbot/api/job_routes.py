@@ -19,6 +19,7 @@ from myspinbot.api.deps import (
     owner_filter,
 )
 from myspinbot.api.errors import ApiError, error_responses
+from myspinbot.api.queue_service import QueueService
 from myspinbot.api.submission import Submitter, job_type_or_404
 from myspinbot.core.job_service import (
     BrokerUnavailable,
@@ -85,11 +86,11 @@ async def with_queue_places(request: Request, jobs: list[Job]) -> list[Job]:
 
     The places are extras read from the broker: while it cannot be reached the jobs are still
     served, with both left null ("not known"), rather than the whole answer failing."""
-    service = getattr(request.app.state, "queues", None)
+    service: QueueService | None = getattr(request.app.state, "queues", None)
     if service is None:
         return jobs
     try:
-        return list(await service.annotate(jobs))
+        return await service.annotate(jobs)
     except BrokerUnavailable as error:
         log.warning("queue places left out, the broker is unreachable: %s", error)
         return jobs
