@@ -58,3 +58,36 @@ def test_members_get_telemetry_of_their_own_jobs_only() -> None:
         data = json.loads(frame)
         assert data["type"] == "job.metric" and data["step"] == 100 and data["points"] == 100
         assert data["values"] == {"loss": 0.01}
+
+
+def test_a_jobs_pending_telemetry_goes_out_before_its_finishing_event() -> None:
+    """The last coalesced frames of a job are offered ahead of its `job.succeeded` frame, not at the
+    relay's next tick after it; a progress event leaves them to the tick."""
+    from myspinbot.core import lifecycle
+    from myspinbot.core.jobs import EventName, JobEvent, JobState
+
+    def drain(watcher: GatewayClient) -> list[str]:
+        kinds = []
+        while not watcher.outbox.empty():
+            kinds.append(json.loads(watcher.outbox.get_nowait()).get("event") or "metric")
+        return kinds
+
+    async def scenario() -> tuple[list[str], list[str], list[str], list[str]]:
+        gateway = EventGateway(store=None, outbox_size=100)  # type: ignore[arg-type]
+        relay = TelemetryRelay(store=None, gateway=gateway, stats=LiveStats())  # type: ignore[arg-type]
+        watcher = client(gateway, {JOB}, None)
+        pending = PendingTelemetry()
+        pending.add(
+            TelemetryNotice("1-0", TelemetryKind.METRIC, JOB, json.dumps({"step": 1, "values": {}, "points": 1}))
+        )
+        relay.pending[JOB] = pending
+        running = lifecycle.start(lifecycle.new_job(JOB, "noop", {}, []), "celery@test")
+        gateway.dispatch(JobEvent(id="2-0", event=EventName.PROGRESS, job=running))
+        after_progress, left_after_progress = drain(watcher), list(relay.pending)
+        finished = lifecycle.finish(running, JobState.SUCCEEDED)
+        gateway.dispatch(JobEvent(id="3-0", event=EventName.SUCCEEDED, job=finished))
+        return after_progress, left_after_progress, drain(watcher), list(relay.pending)
+
+    after_progress, left_after_progress, after_finish, left = asyncio.run(scenario())
+    assert after_progress == ["job.progress"] and left_after_progress == [JOB]
+    assert after_finish == ["metric", "job.succeeded"] and left == []

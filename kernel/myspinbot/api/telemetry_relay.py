@@ -21,6 +21,7 @@ from typing import Any
 
 from myspinbot.api.gateway import EventGateway, GatewayClient
 from myspinbot.api.stream_follower import follow_stream
+from myspinbot.core.jobs import JobEvent
 from myspinbot.core.jobtypes import JobReader
 from myspinbot.core.kernel import LiveStats
 from myspinbot.core.store import StoreUnavailable
@@ -92,6 +93,7 @@ class TelemetryRelay:
         self.pending: dict[str, PendingTelemetry] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
+        gateway.listeners.append(self._before_event)
 
     async def start(self) -> None:
         self._tasks = [
@@ -158,11 +160,20 @@ class TelemetryRelay:
             with contextlib.suppress(Exception):
                 self.send_pending()
 
-    def send_pending(self) -> None:
-        """Hand each job's coalesced frames to the clients subscribed to it."""
-        if not self.pending:
+    def _before_event(self, event: JobEvent) -> None:
+        # A job's last samples and metrics go out ahead of its finishing event rather than up to
+        # one interval after it: a watcher that stops reading at the finish still gets them.
+        if event.job.state.finished and event.job.id in self.pending:
+            self.send_pending(only=event.job.id)
+
+    def send_pending(self, only: str | None = None) -> None:
+        """Hand each job's coalesced frames (or only job `only`'s) to the clients subscribed to it."""
+        if only is not None:
+            pending = {only: self.pending.pop(only)} if only in self.pending else {}
+        else:
+            pending, self.pending = self.pending, {}
+        if not pending:
             return
-        pending, self.pending = self.pending, {}
         clients = [c for c in self.gateway.clients if c.jobs is not None and c.live and not c.dropped]
         for job_id, waiting in pending.items():
             frames: list[str] | None = None
