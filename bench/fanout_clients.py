@@ -101,6 +101,15 @@ class ClientSwarm:
     def alive(self) -> int:
         return sum(1 for conn in self.connections if conn.transport is not None)
 
+    def closed_by_server(self) -> dict[str, int]:
+        """How many connections the server closed since they opened, by close code."""
+        codes: dict[str, int] = {}
+        for conn in self.connections:
+            if conn.transport is None:
+                code = str(conn.close_code or "no close frame")
+                codes[code] = codes.get(code, 0) + 1
+        return codes
+
     def report(self, job_id: str) -> dict[str, Any]:
         tally = self.tallies.pop(job_id.encode(), None) or JobTally(per_client=[0] * self.count)
         return {
@@ -127,7 +136,8 @@ async def serve(host: str, port: int, count: int, identities: list[tuple[str, st
     # move what exists to the permanent generation, and keep the young-generation passes only.
     gc.freeze()
     gc.set_threshold(50_000, 1_000_000, 1_000_000)
-    print(json.dumps({"ready": swarm.alive(), "failed": swarm.failed[:5]}), flush=True)
+    ready = {"ready": swarm.alive(), "failed": swarm.failed[:5], "closed": swarm.closed_by_server()}
+    print(json.dumps(ready), flush=True)
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)

@@ -34,6 +34,7 @@ class WsConnection(asyncio.Protocol):
         self.upgraded: asyncio.Future[None] | None = None
         self.closed: asyncio.Future[None] | None = None
         self.fragments = bytearray()
+        self.close_code: int | None = None  # the server's, when it closed the connection
 
     @classmethod
     async def open(
@@ -115,6 +116,7 @@ class WsConnection(asyncio.Protocol):
         elif opcode == 0x9 and self.transport is not None:  # ping
             self.transport.write(masked_frame(0xA, payload))
         elif opcode == 0x8 and self.transport is not None:  # close: answer and hang up
+            self.close_code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else 1005
             self.transport.write(masked_frame(0x8, payload[:2]))
             self.transport.close()
 

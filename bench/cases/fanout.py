@@ -56,6 +56,11 @@ class SwarmProcess:
             limit=2**26,
         )
         ready = await self._answer(timeout=120)
+        if int(ready["ready"]) < self.clients:
+            # Counted as not ready, and their events as lost: say why, the losses are read with it.
+            missing = self.clients - int(ready["ready"])
+            why = f"errors {ready.get('failed')}, closed by the API {ready.get('closed')}"
+            print(f"bench: {missing} of {self.clients} clients are not connected ({why})", file=sys.stderr)
         return int(ready["ready"])
 
     async def command(self, line: str) -> dict[str, Any]:
