@@ -110,8 +110,9 @@ class InMemoryJobStore:
     async def latest_event_id(self) -> str:
         return self.events[-1].id if self.events else "0-0"
 
-    async def active_jobs(self, limit: int = 500) -> list[Job]:
-        return [job for job in reversed(self.jobs.values()) if not job.state.finished][:limit]
+    async def active_jobs(self, limit: int = 500, owner: str | None = None) -> list[Job]:
+        active = [job for job in reversed(self.jobs.values()) if not job.state.finished]
+        return [job for job in active if owner is None or job.owner == owner][:limit]
 
     async def stats(self) -> JobStats:
         return JobStats()

@@ -56,7 +56,7 @@ def parse_jobs(value: Any) -> set[str] | None:
 async def snapshot_frame(store: JobStore, jobs: set[str] | None, owner: str | None = None) -> str:
     """Current state of the subscribed jobs, or of every active job (only `owner`'s, for a member)."""
     if jobs is None:
-        found = await store.active_jobs()
+        found = await store.active_jobs(owner=owner)
     else:
         found = [job for job in await asyncio.gather(*(store.get(job_id) for job_id in jobs)) if job is not None]
     if owner is not None:

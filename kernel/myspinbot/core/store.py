@@ -210,8 +210,9 @@ class JobStore(Protocol):
 
     async def latest_event_id(self) -> str: ...
 
-    async def active_jobs(self, limit: int = 500) -> list[Job]:
-        """Jobs that are queued or running, newest first."""
+    async def active_jobs(self, limit: int = 500, owner: str | None = None) -> list[Job]:
+        """Jobs that are queued or running, newest first; with `owner`, only that user's (a
+        member's `/ws` snapshot: read without going through other users' jobs)."""
         ...
 
     async def stats(self) -> JobStats: ...

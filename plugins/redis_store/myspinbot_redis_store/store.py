@@ -266,13 +266,29 @@ class RedisJobStore(WorkerRegistry):
         return int(await self.redis.scard(self.keys.active_of(owner)))
 
     @unavailable_on_connection_error
-    async def active_jobs(self, limit: int = 500) -> list[Job]:
-        jobs: list[Job] = []
-        for state in (JobState.RUNNING, JobState.QUEUED):
-            ids = await self.redis.zrevrange(self.keys.by_state(state), 0, limit - 1)
-            jobs.extend(Job.model_validate_json(raw) for raw in await self._records(ids) if raw)
+    async def active_jobs(self, limit: int = 500, owner: str | None = None) -> list[Job]:
+        if owner is not None:
+            ids = await self._newest_active_of(owner, limit)
+        else:
+            ids = []
+            for state in (JobState.RUNNING, JobState.QUEUED):
+                ids.extend(await self.redis.zrevrange(self.keys.by_state(state), 0, limit - 1))
+        jobs = [Job.model_validate_json(raw) for raw in await self._records(ids) if raw]
         jobs.sort(key=lambda job: job.created_at, reverse=True)
         return jobs[:limit]
+
+    async def _newest_active_of(self, owner: str, limit: int) -> list[str]:
+        """The ids of an owner's newest `limit` queued or running jobs, from the owner's active set
+        (kept by the scripts for the per-user cap): no other user's record is read."""
+        ids = list(await self.redis.smembers(self.keys.active_of(owner)))
+        if len(ids) <= limit:
+            return ids
+        pipe = self.redis.pipeline(transaction=False)
+        for job_id in ids:
+            pipe.hget(self.keys.job(job_id), "seq")
+        order = await pipe.execute()
+        ranked = sorted(zip(ids, order, strict=True), key=lambda pair: int(pair[1] or 0), reverse=True)
+        return [job_id for job_id, _ in ranked[:limit]]
 
     @unavailable_on_connection_error
     async def save(self, job: Job, event: EventName, expected_version: int) -> JobEvent:
