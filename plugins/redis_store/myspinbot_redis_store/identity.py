@@ -19,6 +19,7 @@ from typing import Any, cast
 import redis.asyncio as aioredis
 
 from myspinbot import ApiKeyRecord, Settings, UserExists, UserRecord, epoch_seconds
+from myspinbot_redis_store.connect_retries import retry_connects
 from myspinbot_redis_store.failures import unavailable_on_connection_error
 from myspinbot_redis_store.keys import Keys
 
@@ -62,6 +63,7 @@ class RedisIdentityStore:
         client = aioredis.Redis.from_url(
             settings.redis_url, decode_responses=True, socket_connect_timeout=2, socket_timeout=10, protocol=2
         )
+        retry_connects(client.connection_pool)
         return cls(client)
 
     # --- users ---

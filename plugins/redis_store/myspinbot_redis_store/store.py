@@ -26,6 +26,7 @@ from myspinbot import (
 )
 from myspinbot_redis_store import scripts
 from myspinbot_redis_store.blocking import BlockingRedis
+from myspinbot_redis_store.connect_retries import retry_connects
 from myspinbot_redis_store.failures import unavailable_on_connection_error
 from myspinbot_redis_store.keys import Keys
 from myspinbot_redis_store.telemetry import RedisTelemetryStore
@@ -82,6 +83,7 @@ class RedisJobStore(WorkerRegistry):
         pool = aioredis.BlockingConnectionPool.from_url(
             settings.redis_url, max_connections=64, timeout=5, **CONNECTION_OPTIONS
         )
+        retry_connects(pool)
         client = aioredis.Redis(connection_pool=pool)
         return cls(
             client,
