@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterator
 
 import pytest
@@ -10,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from myspinbot import Settings
 from myspinbot.api.app import create_app
-from tests.identity.support import People, make_people
+from tests.identity.support import People, make_people, own_client_address
 from tests.reliability.support import TOKEN
 
 
@@ -23,9 +22,7 @@ def auth_settings(settings: Settings) -> Settings:
 @pytest.fixture
 def api(auth_settings: Settings) -> Iterator[TestClient]:
     """The API with auth on, served in-process on the session Redis."""
-    # An address of its own, so failures counted by one test never throttle another's requests.
-    address = (f"10.{random.randrange(256)}.{random.randrange(256)}.{random.randrange(1, 255)}", 50000)
-    with TestClient(create_app(auth_settings), client=address) as client:
+    with TestClient(create_app(auth_settings), client=own_client_address()) as client:
         yield client
 
 

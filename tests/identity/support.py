@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import uuid
 from dataclasses import dataclass, field
 
@@ -11,6 +12,12 @@ from tests.reliability.support import TOKEN
 
 BOOTSTRAP = {"Authorization": f"Bearer {TOKEN}"}
 PASSWORD = "correct horse battery"
+
+
+def own_client_address() -> tuple[str, int]:
+    """A client address for one test's TestClient: failures counted by one test never throttle
+    another's requests."""
+    return (f"10.{random.randrange(256)}.{random.randrange(256)}.{random.randrange(1, 255)}", 50000)
 
 
 @dataclass

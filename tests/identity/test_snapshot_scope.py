@@ -7,21 +7,17 @@ parsed up to a thousand records of other people.
 
 from __future__ import annotations
 
-import asyncio
-import random
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from myspinbot import EventName, JobEvent, Settings
+from myspinbot import Settings
 from myspinbot.api.app import create_app
 from myspinbot.cli.redis_server import RedisProcess
-from myspinbot.core.kernel import Kernel
-from myspinbot.core.lifecycle import new_job
-from tests.identity.support import make_people
+from tests.identity.support import make_people, own_client_address
+from tests.support.jobs import store_queued_jobs
 
 BACKLOG = 520  # past the snapshot's limit of 500 active jobs
 
@@ -36,22 +32,6 @@ def private_settings(auth_settings: Settings, tmp_path: Path) -> Iterator[Settin
         server.stop()
 
 
-def store_queued_jobs(settings: Settings, owner: str, count: int) -> list[str]:
-    """`count` queued records of `owner`, with no message on any queue (no worker takes them)."""
-    jobs = [new_job(uuid.uuid4().hex, "sleepy", {"steps": 1}, [], owner=owner) for _ in range(count)]
-
-    async def create() -> None:
-        store = Kernel(settings).new_store()
-        try:
-            for job in jobs:
-                await store.create(job, JobEvent(event=EventName.QUEUED, job=job))
-        finally:
-            await store.close()
-
-    asyncio.run(create())
-    return [job.id for job in jobs]
-
-
 def snapshot_ids(client: TestClient, headers: dict[str, str]) -> list[str]:
     with client.websocket_connect("/ws", headers=headers) as ws:
         assert ws.receive_json()["type"] == "hello"
@@ -61,11 +41,10 @@ def snapshot_ids(client: TestClient, headers: dict[str, str]) -> list[str]:
 
 
 def test_a_members_snapshot_has_its_own_jobs_behind_another_users_backlog(private_settings: Settings) -> None:
-    address = (f"10.{random.randrange(256)}.{random.randrange(256)}.{random.randrange(1, 255)}", 50000)
-    with TestClient(create_app(private_settings), client=address) as client:
+    with TestClient(create_app(private_settings), client=own_client_address()) as client:
         people = make_people(client)
-        (alices,) = store_queued_jobs(private_settings, people.alice.name, 1)
-        bobs = store_queued_jobs(private_settings, people.bob.name, BACKLOG)  # all newer than alice's
+        (alices,) = store_queued_jobs(private_settings, owner=people.alice.name)
+        bobs = store_queued_jobs(private_settings, BACKLOG, owner=people.bob.name)  # all newer than alice's
 
         assert snapshot_ids(client, people.alice.headers) == [alices]
         bob_sees = snapshot_ids(client, people.bob.headers)

@@ -3,36 +3,17 @@ and queue routes answer 503 in the common error shape, never 500."""
 
 from __future__ import annotations
 
-import asyncio
-import uuid
-
 from fastapi.testclient import TestClient
 
-from myspinbot import EventName, JobEvent, Settings
+from myspinbot import Settings
 from myspinbot.cli.procs import free_port
-from myspinbot.core.kernel import Kernel
-from myspinbot.core.lifecycle import new_job
-
-
-def store_queued_job(settings: Settings) -> str:
-    """A queued job's record in the store with no message on any queue (no worker takes it)."""
-    job = new_job(uuid.uuid4().hex, "sleepy", {"steps": 1}, [])
-
-    async def create() -> None:
-        store = Kernel(settings).new_store()
-        try:
-            await store.create(job, JobEvent(event=EventName.QUEUED, job=job))
-        finally:
-            await store.close()
-
-    asyncio.run(create())
-    return job.id
+from tests.support.jobs import store_queued_jobs
 
 
 def test_jobs_are_served_without_queue_places_and_queue_routes_answer_503(
     client: TestClient, settings: Settings
 ) -> None:
-    job_id = store_queued_job(settings)
+    (job_id,) = store_queued_jobs(settings)
     publisher = client.app.state.queues.broker.publisher  # type: ignore[attr-defined]
     working_url = publisher.redis_url
     publisher.redis_url, publisher.redis = f"redis://127.0.0.1:{free_port()}/0", None  # nothing listens there

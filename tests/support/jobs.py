@@ -2,14 +2,37 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import time
+import uuid
 from typing import Any
 
 import httpx
 from starlette.testclient import WebSocketTestSession
 
+from myspinbot import EventName, JobEvent, Settings
+from myspinbot.core.kernel import Kernel
+from myspinbot.core.lifecycle import new_job
+
 FINISHED = ("succeeded", "failed", "cancelled")
+
+
+def store_queued_jobs(settings: Settings, count: int = 1, owner: str = "") -> list[str]:
+    """`count` queued `sleepy` records of `owner` written straight to the store, with no message on
+    any queue (no worker takes them): their ids, oldest first."""
+    jobs = [new_job(uuid.uuid4().hex, "sleepy", {"steps": 1}, [], owner=owner) for _ in range(count)]
+
+    async def create() -> None:
+        store = Kernel(settings).new_store()
+        try:
+            for job in jobs:
+                await store.create(job, JobEvent(event=EventName.QUEUED, job=job))
+        finally:
+            await store.close()
+
+    asyncio.run(create())
+    return [job.id for job in jobs]
 
 
 def wait_state(
