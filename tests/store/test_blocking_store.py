@@ -5,6 +5,8 @@ first step, so a worker thread drives it without an event loop."""
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,7 +32,7 @@ from myspinbot.cli.procs import free_port
 from myspinbot.core import lifecycle
 from myspinbot.core.job_service import JobService, Saved, finishing
 from myspinbot.core.plugins import make_plugin_manager
-from myspinbot.worker.runner import WorkerRuntime
+from myspinbot.worker.runner import WorkerRuntime, runtime_for
 from myspinbot_redis_store import RedisJobStore
 from myspinbot_redis_store.blocking import BlockingRedis
 from myspinbot_redis_store.keys import Keys
@@ -173,3 +175,23 @@ def test_the_hook_gives_the_twin_only_of_its_own_store(settings: Settings, tmp_p
     job = memory.put(lifecycle.new_job(uuid.uuid4().hex, "unit", {}, []))
     outcome = fallback.run(lambda: fallback.service.begin(job.id, WORKER, DELIVERY, lambda pid: False))
     assert outcome[0] is None and memory.jobs[job.id].state == JobState.RUNNING
+
+
+def _report_child_runtime(kernel: Kernel, parent_runtime_id: int, answer: multiprocessing.SimpleQueue) -> None:
+    runtime = runtime_for(kernel)
+    answer.put((id(runtime) != parent_runtime_id, runtime.pid == os.getpid()))
+
+
+def test_a_forked_child_makes_its_own_runtime(settings: Settings) -> None:
+    """A prefork pool child must not use its parent's runtime (the parent's Redis sockets): the
+    runtime is dropped at the fork, so the child's first job makes one of its own, with its PID."""
+    kernel = Kernel(settings)
+    parent = runtime_for(kernel)
+    assert runtime_for(kernel) is parent  # one per thread, reused
+    context = multiprocessing.get_context("fork")
+    answer = context.SimpleQueue()
+    child = context.Process(target=_report_child_runtime, args=(kernel, id(parent), answer))
+    child.start()
+    child.join(30)
+    assert child.exitcode == 0
+    assert answer.get() == (True, True)

@@ -77,10 +77,20 @@ class WorkerRuntime:
 _local = threading.local()
 
 
+def _forget_runtime_after_fork() -> None:
+    # A prefork pool child starts with its parent's runtime, whose connections are the parent's;
+    # it makes its own on first use. Done at the fork, not by comparing os.getpid() on every job:
+    # glibc does not cache the PID, so each comparison was a system call.
+    _local.__dict__.clear()
+
+
+os.register_at_fork(after_in_child=_forget_runtime_after_fork)
+
+
 def runtime_for(kernel: Kernel) -> WorkerRuntime:
     """This thread's runtime, made anew after a fork (prefork pool children) or for another kernel."""
     current: WorkerRuntime | None = getattr(_local, "runtime", None)
-    if current is None or current.pid != os.getpid() or current.kernel is not kernel:
+    if current is None or current.kernel is not kernel:
         current = WorkerRuntime(kernel)
         _local.runtime = current
     return current
@@ -151,7 +161,7 @@ def execute_job(kernel: Kernel, job_type: JobType, job_id: str, worker: str, que
     runs, and the job service records how it ended. `queued` is the message's copy of the record
     as it was queued (a hint that saves reading the record; see JobService.begin)."""
     runtime = runtime_for(kernel)
-    delivery = delivery_name(worker, os.getpid())
+    delivery = delivery_name(worker, runtime.pid)
     hint = queued_hint(queued, job_id)
     stopped, job = runtime.run(lambda: runtime.service.begin(job_id, worker, delivery, sibling_alive, hint))
     if stopped is not None or job is None:
@@ -185,7 +195,8 @@ def run_handler(kernel: Kernel, job_type: JobType, run: JobRun) -> tuple[JobStat
         job_type=job_type.name,
         scratch_dir=folders.work,
         artifacts_dir=folders.artifacts,
-        inputs=folders.input_files(),
+        # A job submitted without files has no inputs folder: no need to look for one.
+        inputs=folders.input_files() if run.job.inputs else [],
         settings=kernel.settings,
         reporter=run,
         telemetry=telemetry,

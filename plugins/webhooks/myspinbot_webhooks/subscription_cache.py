@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import select
 import threading
 import time
 from collections.abc import Callable
@@ -32,6 +33,19 @@ log = logging.getLogger(__name__)
 
 CHANGED_CHANNEL = "myspinbot:webhooks:subscriptions-changed"
 SUBSCRIBE_CONFIRM_SECONDS = 2.0
+
+# How many forks this process is from the one that imported this module: a cache made before a
+# fork holds its parent's pub/sub socket. Counted at the fork instead of comparing os.getpid() on
+# every event (glibc does not cache the PID: each comparison was a system call).
+_forks = 0
+
+
+def _count_fork() -> None:
+    global _forks
+    _forks += 1
+
+
+os.register_at_fork(after_in_child=_count_fork)
 
 
 class SubscriptionCache:
@@ -52,8 +66,10 @@ class SubscriptionCache:
         self._subscriptions: list[StoredSubscription] | None = None
         self._read_at = 0.0
         self._pubsub: Any = None
-        self._pid = os.getpid()
+        self._fork = _forks
         self._reconnected = False
+        self._poller: select.poll | None = None  # on the watch socket (see _nothing_waiting)
+        self._polled_fd = -1
         self._lock = threading.Lock()
 
     def current(self) -> list[StoredSubscription]:
@@ -65,9 +81,9 @@ class SubscriptionCache:
     def _current(self) -> list[StoredSubscription]:
         if self.max_age_seconds <= 0:
             return self._read()
-        if self._pid != os.getpid():  # a forked pool child: the parent's socket is not ours
+        if self._fork != _forks:  # a forked pool child: the parent's socket is not ours
             self._forget_watch(close=False)
-            self._pid = os.getpid()
+            self._fork = _forks
         if self._pubsub is not None and self._changes_announced():
             self._subscriptions = None
         if self._pubsub is None and not self._watch():
@@ -113,6 +129,8 @@ class SubscriptionCache:
     def _changes_announced(self) -> bool:
         """Drain the notices waiting on the watch socket (never blocks); True if any, or if the
         connection was lost or re-made since the last look."""
+        if self._nothing_waiting():
+            return False
         announced = False
         try:
             while (message := self._pubsub.get_message(ignore_subscribe_messages=True, timeout=0.0)) is not None:
@@ -125,6 +143,20 @@ class SubscriptionCache:
             self._reconnected = False
             return True
         return announced
+
+    def _nothing_waiting(self) -> bool:
+        """True when the watch socket has nothing to read, asked in one poll: the common case,
+        where `get_message` costs three system calls and its parser's Python on every event.
+        Anything else (a notice, a closed socket, a connection being re-made) goes to `get_message`.
+        After its drain redis-py's buffer holds no whole notice, so an empty socket means none."""
+        sock = getattr(self._pubsub.connection, "_sock", None)  # redis-py's socket, None while down
+        if sock is None or self._reconnected:
+            return False
+        fd = sock.fileno()
+        if self._poller is None or self._polled_fd != fd:
+            self._poller, self._polled_fd = select.poll(), fd
+            self._poller.register(fd, select.POLLIN)
+        return not self._poller.poll(0)
 
     def _forget_watch(self, *, close: bool) -> None:
         pubsub, self._pubsub, self._subscriptions = self._pubsub, None, None
