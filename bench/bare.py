@@ -23,6 +23,7 @@ from myspinbot.core.lifecycle import new_job
 from myspinbot.core.queueing import Priority
 from myspinbot.core.settings import Settings
 from myspinbot.worker.wire import task_message
+from myspinbot_redis_store.keys import Keys
 from myspinbot_redis_store.scripts import SAVE
 from myspinbot_redis_store.store import RECENT_DURATIONS
 from myspinbot_video_generate.params import GenerateParams
@@ -159,7 +160,8 @@ celery_app = make_celery()
 
 
 def health_app() -> FastAPI:
-    """The plainest FastAPI app: one `GET /health` that answers a constant, and `POST /submit`,
+    """The plainest FastAPI app: one `GET /health` that answers a constant, `GET /health/redis`
+    that makes our /health's one Redis call, and `POST /submit`,
     the submit floor (validation, one Lua call for record + event + message, the record back)."""
     app = FastAPI()
     client = aioredis.Redis.from_url(redis_url(), protocol=2)
@@ -168,6 +170,14 @@ def health_app() -> FastAPI:
     @app.get("/health")
     async def health() -> dict[str, str]:
         return {"status": "ok"}
+
+    workers_key = Keys().workers
+
+    # What our /health's contract asks of Redis, one round trip counting the live workers, and
+    # nothing else: a Redis busy with other clients delays this answer as it delays ours.
+    @app.get("/health/redis")
+    async def health_redis() -> dict[str, object]:
+        return {"status": "ok", "workers": await client.zcount(workers_key, time.time(), "+inf")}
 
     @app.post("/submit", status_code=202)
     async def submit(request: Request) -> Response:

@@ -83,10 +83,10 @@ async def run_load(
     )
 
 
-async def probe_health(port: int, seconds: float, rate: float) -> list[float]:
-    """GET /health on one connection at a steady `rate`; each answer's latency in seconds."""
+async def probe_health(port: int, seconds: float, rate: float, path: str = "/health") -> list[float]:
+    """GET `path` on one connection at a steady `rate`; each answer's latency in seconds."""
     conn = await HttpConnection.open("127.0.0.1", port)
-    raw = build_request("GET", "/health", f"127.0.0.1:{port}")
+    raw = build_request("GET", path, f"127.0.0.1:{port}")
     latencies: list[float] = []
     try:
         begin = time.perf_counter()

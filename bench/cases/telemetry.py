@@ -72,29 +72,36 @@ class Ingest:
     busy: list[float]
     floor_idle: list[float]
     floor_busy: list[float]
+    redis_floor_idle: list[float]  # the floor app's /health/redis: one Redis call, as ours makes
+    redis_floor_busy: list[float]
 
 
 async def measure_ingest(stack: BenchStack, plan: Plan) -> Ingest:
-    """The floor app (a constant `/health`, no Redis, in its own process) is probed alongside: on
-    two cores the workers' ingest takes CPU from every process, whatever the API does."""
+    """The floor app is probed alongside, twice: its constant `/health` (no Redis, its own process:
+    on two cores the workers' ingest takes CPU from every process, whatever the API does), and its
+    `/health/redis`, which makes the one Redis call our `/health` makes (the ingest keeps Redis
+    busy, and every client's command waits its turn there)."""
     stack.start_bare_http()
     assert stack.bare_http_port is not None
     try:
         idle = await probe_health(stack.api_port, plan.seconds, plan.health_rate)
         floor_idle = await probe_health(stack.bare_http_port, plan.seconds, plan.health_rate)
+        redis_floor_idle = await probe_health(stack.bare_http_port, plan.seconds, plan.health_rate, "/health/redis")
         before = ingested(stack)
         started = time.monotonic()
         jobs = [await submit(stack, {"points": plan.telemetry_points}) for _ in range(plan.telemetry_jobs)]
         probes = asyncio.gather(
             probe_health(stack.api_port, plan.seconds, plan.health_rate),
             probe_health(stack.bare_http_port, plan.seconds, plan.health_rate),
+            probe_health(stack.bare_http_port, plan.seconds, plan.health_rate, "/health/redis"),
         )
         await wait_finished(stack, jobs)
         took = time.monotonic() - started
-        busy, floor_busy = await probes
+        busy, floor_busy, redis_floor_busy = await probes
     finally:
         stack.stop_child(stack.bare_http)
-    return Ingest((ingested(stack) - before) / took, idle, busy, floor_idle, floor_busy)
+    rate = (ingested(stack) - before) / took
+    return Ingest(rate, idle, busy, floor_idle, floor_busy, redis_floor_idle, redis_floor_busy)
 
 
 async def measure_watchers(stack: BenchStack, plan: Plan) -> dict[str, float]:
@@ -164,6 +171,15 @@ async def run(stack: BenchStack, plan: Plan, report: Report) -> None:
     report.add(
         Row(
             case=CASE,
+            metric="… the floor app's /health/redis p99 (one Redis call, as our /health makes) meanwhile vs alone",
+            ours=percentile(ingest.redis_floor_busy, 99) * 1000,
+            unit="ms",
+            baseline=percentile(ingest.redis_floor_idle, 99) * 1000,
+        )
+    )
+    report.add(
+        Row(
+            case=CASE,
             metric=f"job.metric frames per watcher per second ({plan.telemetry_watchers} watchers, "
             f"{WATCHED_RATE:,.0f} points/s)",
             ours=watch["frames_per_watcher_per_second"],
@@ -190,5 +206,7 @@ async def run(stack: BenchStack, plan: Plan, report: Report) -> None:
         "health_busy_p99_ms": percentile(busy, 99) * 1000,
         "floor_health_idle_p99_ms": percentile(ingest.floor_idle, 99) * 1000,
         "floor_health_busy_p99_ms": percentile(ingest.floor_busy, 99) * 1000,
+        "floor_health_redis_idle_p99_ms": percentile(ingest.redis_floor_idle, 99) * 1000,
+        "floor_health_redis_busy_p99_ms": percentile(ingest.redis_floor_busy, 99) * 1000,
         **watch,
     }

@@ -234,6 +234,15 @@ async def run(stack: BenchStack, plan: Plan, report: Report, settings: Settings,
                 rate=bare[STORE_FLOOR],
             )
         )
+        # The target's base is Celery's defaults: the floor against it says what the contract's
+        # data leaves of the 0.8× target before any of our Python runs.
+        report.add(
+            rate_row(
+                "… that floor vs bare Celery no-op (Celery's defaults, the target's base)",
+                bare["bare"],
+                rate=bare[STORE_FLOOR],
+            )
+        )
         report.add(
             Row(
                 case=CASE,

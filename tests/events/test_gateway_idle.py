@@ -71,7 +71,9 @@ def test_no_stream_read_without_a_client_and_a_reconnect_replays_the_idle_spell(
             assert hello["type"] == "hello" and hello["last_event_id"] == kept[-1]
             replayed = frames_until_pong(second)
             assert [frame["id"] for frame in replayed] == kept  # none missing, none repeated
-            assert {frame["job"]["id"] for frame in replayed} == set(spell)
+            # The worker and Redis are the session's: a job an earlier test left queued may have
+            # run during the spell too, so the spell's jobs are among the replayed, not all of them.
+            assert set(spell) <= {frame["job"]["id"] for frame in replayed}
 
             live = submit(client, 2)
             events = [frame["event"] for frame in job_events(second, live)]
