@@ -30,7 +30,8 @@ def bare_worker_ready(stack: BenchStack, timeout: float = 60) -> None:
 
 def software_versions(stack: BenchStack) -> dict[str, str]:
     """What ran: our Python packages and the Redis server (the Node peer's are under `peer`)."""
-    found = {name: version(name) for name in ("celery", "kombu", "redis", "fastapi", "uvicorn", "pydantic")}
+    packages = ("celery", "kombu", "redis", "hiredis", "fastapi", "uvicorn", "pydantic")
+    found = {name: version(name) for name in packages}
     with stack.redis() as client:
         found["redis-server"] = str(client.info("server")["redis_version"])
     return found
