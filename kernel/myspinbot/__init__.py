@@ -8,6 +8,7 @@ A job-type plugin needs only what is exported here::
 __version__ = "0.1.0"
 
 from myspinbot.core.context import JobCancelled, JobContext
+from myspinbot.core.forks import fork_generation
 from myspinbot.core.hookspecs import hookimpl
 from myspinbot.core.identity import (
     ApiKey,
@@ -107,6 +108,7 @@ __all__ = [
     "duration_bucket",
     "duration_seconds",
     "epoch_seconds",
+    "fork_generation",
     "hookimpl",
     "principal_of",
     "run_blocking",

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from myspinbot.core import lifecycle
 from myspinbot.core.context import JobCancelled, JobContext
+from myspinbot.core.forks import fork_generation
 from myspinbot.core.job_service import (
     Delivery,
     JobService,
@@ -45,6 +46,7 @@ class WorkerRuntime:
 
     def __init__(self, kernel: Kernel) -> None:
         self.pid = os.getpid()
+        self.fork = fork_generation()
         self.kernel = kernel
         blocking = kernel.new_blocking_store()
         # A blocking store's calls finish at their first step: an event loop per call (a task,
@@ -77,20 +79,11 @@ class WorkerRuntime:
 _local = threading.local()
 
 
-def _forget_runtime_after_fork() -> None:
-    # A prefork pool child starts with its parent's runtime, whose connections are the parent's;
-    # it makes its own on first use. Done at the fork, not by comparing os.getpid() on every job:
-    # glibc does not cache the PID, so each comparison was a system call.
-    _local.__dict__.clear()
-
-
-os.register_at_fork(after_in_child=_forget_runtime_after_fork)
-
-
 def runtime_for(kernel: Kernel) -> WorkerRuntime:
-    """This thread's runtime, made anew after a fork (prefork pool children) or for another kernel."""
+    """This thread's runtime, made anew after a fork (prefork pool children: the parent's
+    connections are not theirs) or for another kernel."""
     current: WorkerRuntime | None = getattr(_local, "runtime", None)
-    if current is None or current.kernel is not kernel:
+    if current is None or current.fork != fork_generation() or current.kernel is not kernel:
         current = WorkerRuntime(kernel)
         _local.runtime = current
     return current

@@ -18,7 +18,6 @@ the parsed set and reads it again only when it may have changed:
 from __future__ import annotations
 
 import logging
-import os
 import select
 import threading
 import time
@@ -27,25 +26,13 @@ from typing import Any
 
 import redis
 
+from myspinbot import fork_generation
 from myspinbot_webhooks.models import StoredSubscription
 
 log = logging.getLogger(__name__)
 
 CHANGED_CHANNEL = "myspinbot:webhooks:subscriptions-changed"
 SUBSCRIBE_CONFIRM_SECONDS = 2.0
-
-# How many forks this process is from the one that imported this module: a cache made before a
-# fork holds its parent's pub/sub socket. Counted at the fork instead of comparing os.getpid() on
-# every event (glibc does not cache the PID: each comparison was a system call).
-_forks = 0
-
-
-def _count_fork() -> None:
-    global _forks
-    _forks += 1
-
-
-os.register_at_fork(after_in_child=_count_fork)
 
 
 class SubscriptionCache:
@@ -66,7 +53,7 @@ class SubscriptionCache:
         self._subscriptions: list[StoredSubscription] | None = None
         self._read_at = 0.0
         self._pubsub: Any = None
-        self._fork = _forks
+        self._fork = fork_generation()  # a cache made before a fork holds its parent's socket
         self._reconnected = False
         self._poller: select.poll | None = None  # on the watch socket (see _nothing_waiting)
         self._polled_fd = -1
@@ -81,9 +68,9 @@ class SubscriptionCache:
     def _current(self) -> list[StoredSubscription]:
         if self.max_age_seconds <= 0:
             return self._read()
-        if self._fork != _forks:  # a forked pool child: the parent's socket is not ours
+        if self._fork != fork_generation():  # a forked pool child: the parent's socket is not ours
             self._forget_watch(close=False)
-            self._fork = _forks
+            self._fork = fork_generation()
         if self._pubsub is not None and self._changes_announced():
             self._subscriptions = None
         if self._pubsub is None and not self._watch():
