@@ -30,6 +30,24 @@ LOAD_SHARE = 0.5  # of the submit capacity measured in case 1
 PROBE_MARGIN_SECONDS = 0.3
 
 
+async def probe_under_submits(
+    port: int, submit_path: str, rate: float | None, plan: Plan, probe_path: str = "/health"
+) -> tuple[list[float], dict[str, object]]:
+    """Probe `probe_path` while the load generator POSTs to `submit_path` at `rate` (None: as fast
+    as answered); the probe's latencies and the load's own figures."""
+    load = LoadProcess(
+        port,
+        "POST",
+        submit_path,
+        GENERATE_BODY,
+        connections=plan.connections,
+        seconds=plan.seconds + PROBE_MARGIN_SECONDS,
+    )
+    await load.start(rate=rate)
+    samples = await probe_health(port, plan.seconds, plan.health_rate, probe_path)
+    return samples, await load.result()
+
+
 async def run(
     stack: BenchStack, plan: Plan, report: Report, capacity: float | None, floor_capacity: float | None = None
 ) -> None:
@@ -53,30 +71,14 @@ async def run(
                 ("/health/redis", redis_floor_alone, redis_floor_steady),
             ):
                 alone_samples += await probe_health(port, plan.seconds, plan.health_rate, path)
-                floor_load = LoadProcess(
-                    port,
-                    "POST",
-                    "/submit",
-                    GENERATE_BODY,
-                    connections=plan.connections,
-                    seconds=plan.seconds + PROBE_MARGIN_SECONDS,
-                )
-                await floor_load.start(rate=floor_rate)
-                steady_samples += await probe_health(port, plan.seconds, plan.health_rate, path)
-                submits.append({"rate": floor_rate, "server": "floor", "probe": path, **await floor_load.result()})
+                samples, load = await probe_under_submits(port, "/submit", floor_rate, plan, path)
+                steady_samples += samples
+                submits.append({"rate": floor_rate, "server": "floor", "probe": path, **load})
         alone += await probe_health(stack.api_port, plan.seconds, plan.health_rate)
-        for submit_rate, samples in ((rate, steady), (None, saturated)):
-            load = LoadProcess(
-                stack.api_port,
-                "POST",
-                "/api/generate",
-                GENERATE_BODY,
-                connections=plan.connections,
-                seconds=plan.seconds + PROBE_MARGIN_SECONDS,
-            )
-            await load.start(rate=submit_rate)
-            samples += await probe_health(stack.api_port, plan.seconds, plan.health_rate)
-            submits.append({"rate": submit_rate, **await load.result()})
+        for submit_rate, samples_of_rate in ((rate, steady), (None, saturated)):
+            samples, load = await probe_under_submits(stack.api_port, "/api/generate", submit_rate, plan)
+            samples_of_rate += samples
+            submits.append({"rate": submit_rate, **load})
     with stack.redis() as client:
         client.delete(*broker_lists("generate"), SUBMIT_FLOOR_QUEUE)
     rows = [

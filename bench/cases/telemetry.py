@@ -159,24 +159,20 @@ async def run(stack: BenchStack, plan: Plan, report: Report) -> None:
             limit=3.0,
         )
     )
-    report.add(
-        Row(
-            case=CASE,
-            metric="… the floor app's /health p99 (a constant answer, its own process) meanwhile vs alone",
-            ours=percentile(ingest.floor_busy, 99) * 1000,
-            unit="ms",
-            baseline=percentile(ingest.floor_idle, 99) * 1000,
-        )
+    floors = (
+        ("/health p99 (a constant answer, its own process)", ingest.floor_busy, ingest.floor_idle),
+        ("/health/redis p99 (one Redis call, as our /health makes)", ingest.redis_floor_busy, ingest.redis_floor_idle),
     )
-    report.add(
-        Row(
-            case=CASE,
-            metric="… the floor app's /health/redis p99 (one Redis call, as our /health makes) meanwhile vs alone",
-            ours=percentile(ingest.redis_floor_busy, 99) * 1000,
-            unit="ms",
-            baseline=percentile(ingest.redis_floor_idle, 99) * 1000,
+    for probe, floor_busy, floor_idle in floors:
+        report.add(
+            Row(
+                case=CASE,
+                metric=f"… the floor app's {probe} meanwhile vs alone",
+                ours=percentile(floor_busy, 99) * 1000,
+                unit="ms",
+                baseline=percentile(floor_idle, 99) * 1000,
+            )
         )
-    )
     report.add(
         Row(
             case=CASE,
